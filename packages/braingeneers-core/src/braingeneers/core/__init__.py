@@ -1,0 +1,47 @@
+"""Where Braingeneers data lives, how to read and write it, and who you are.
+
+``braingeneers.core`` holds the endpoint (S3 or a local mirror), storage
+operations, service-account auth, configuration, the shared error types and the
+``braingeneers`` command. Importing it loads none of boto3, botocore,
+smart_open or PyJWT; they are imported when first used.
+"""
+
+import sys
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+
+from braingeneers.core.errors import (
+    AuthError,
+    BraingeneersError,
+    ConfigError,
+    ConflictError,
+    FormatError,
+    NotFoundError,
+    StorageError,
+)
+
+try:
+    __version__: str = version("braingeneers-core")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+if getattr(sys.modules.get("braingeneers"), "__file__", None) is not None:
+    warnings.warn(
+        "the legacy 'braingeneers' 0.3 package is installed: its braingeneers/__init__.py turns "
+        "the braingeneers namespace into a regular package. Run "
+        "'pip uninstall braingeneers' and then 'pip install \"braingeneers[all]\"' (or the "
+        "components you need).",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+__all__ = [
+    "AuthError",
+    "BraingeneersError",
+    "ConfigError",
+    "ConflictError",
+    "FormatError",
+    "NotFoundError",
+    "StorageError",
+    "__version__",
+]
