@@ -189,7 +189,8 @@ def build(session: nox.Session) -> None:
             external=True,
         )
     session.run("python", str(ROOT / "tools" / "check_dists.py"), str(DIST))
-    session.run("twine", "check", "--strict", *sorted(str(p) for p in DIST.iterdir()))
+    artefacts = sorted(str(p) for p in DIST.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    session.run("twine", "check", "--strict", *artefacts)
 
 
 @nox.session(requires=["build"])
