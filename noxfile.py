@@ -29,9 +29,11 @@ import nox
 import tomllib
 
 ROOT = Path(__file__).resolve().parent
-DIST = ROOT / "dist"
-FLOOR_DIST = ROOT / "dist-floor"
-WORK = ROOT / ".nox" / "_work"
+# BRAINGENEERS_DIST_DIR lets two nox runs share a checkout without clobbering
+# each other's artefacts (combine with ``nox --envdir``).
+DIST = Path(os.environ.get("BRAINGENEERS_DIST_DIR", ROOT / "dist")).resolve()
+FLOOR_DIST = DIST.parent / f"{DIST.name}-floor"
+WORK = ROOT / ".nox" / f"_work-{DIST.name}"
 
 COMPONENTS = {
     "core": "braingeneers-core",
