@@ -24,7 +24,6 @@ extensions = [
     "sphinx.ext.napoleon",
 ]
 
-source_suffix = {".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build"]
 
