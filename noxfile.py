@@ -190,7 +190,15 @@ def build(session: nox.Session) -> None:
             str(ROOT / "packages" / dist),
             external=True,
         )
-    session.run("python", str(ROOT / "tools" / "check_dists.py"), str(DIST))
+    expect: list[str] = []
+    if os.environ.get("BRAINGENEERS_VERSION_STRICT", "").lower() in {"1", "true", "yes"}:
+        # A strict (release) build at a tagged commit must produce exactly the tagged versions.
+        tags = session.run("git", "tag", "--points-at", "HEAD", silent=True, external=True)
+        for tag in str(tags).split():
+            dist, _, version = tag.partition("/v")
+            if dist in ALL_DISTS:
+                expect += ["--expect", f"{dist}={version}"]
+    session.run("python", str(ROOT / "tools" / "check_dists.py"), str(DIST), *expect)
     artefacts = sorted(str(p) for p in DIST.iterdir() if p.name.endswith((".whl", ".tar.gz")))
     session.run("twine", "check", "--strict", *artefacts)
 

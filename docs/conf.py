@@ -40,7 +40,6 @@ autodoc_typehints = "description"
 nitpick_ignore = [
     ("py:class", "argparse.ArgumentParser"),
     ("py:class", "argparse.Namespace"),
-    ("py:class", "Sequence"),
     ("py:class", "collections.abc.Sequence"),
 ]
 
