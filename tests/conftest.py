@@ -9,6 +9,7 @@ server binary (mosquitto, redis-server) into a failure instead of a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -71,47 +72,44 @@ def dist_dir() -> Path:
     return folder
 
 
-@pytest.fixture
-def redis_port(tmp_path: Path) -> Iterator[int]:
-    """A throw-away redis-server on a free loopback port."""
-    binary = require_binary("redis-server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+@contextlib.contextmanager
+def running_server(argv: list[str], port: int) -> Iterator[int]:
+    """Start a server process, wait until it listens on ``port``, stop it afterwards."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc)
         yield port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_port(tmp_path: Path) -> Iterator[int]:
+    """A throw-away redis-server on a free loopback port."""
+    port = free_port()
+    argv = [
+        require_binary("redis-server"),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
+    with running_server(argv, port):
+        yield port
 
 
 @pytest.fixture
 def mosquitto_port(tmp_path: Path) -> Iterator[int]:
     """A throw-away mosquitto broker on a free loopback port."""
-    binary = require_binary("mosquitto")
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc)
+    with running_server([require_binary("mosquitto"), "-c", str(conf)], port):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
