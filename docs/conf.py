@@ -28,6 +28,7 @@ root_doc = "index"
 exclude_patterns = ["_build"]
 
 myst_heading_anchors = 3
+myst_enable_extensions = ["deflist"]  # "term\n: definition" lists
 
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
