@@ -42,6 +42,7 @@ nitpick_ignore = [
     ("py:class", "argparse.ArgumentParser"),
     ("py:class", "argparse.Namespace"),
     ("py:class", "collections.abc.Sequence"),
+    ("py:class", "collections.abc.Callable"),
     ("py:class", "os.PathLike"),
     ("py:class", "pathlib.Path"),
     ("py:class", "Path"),

@@ -10,6 +10,7 @@ import sys
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 
+from braingeneers.core.endpoint import get_default_endpoint, set_default_endpoint
 from braingeneers.core.errors import (
     AuthError,
     BraingeneersError,
@@ -44,4 +45,6 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "__version__",
+    "get_default_endpoint",
+    "set_default_endpoint",
 ]
