@@ -43,6 +43,7 @@ nitpick_ignore = [
     ("py:class", "argparse.Namespace"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
+    ("py:class", "datetime.datetime"),
     ("py:class", "os.PathLike"),
     ("py:class", "pathlib.Path"),
     ("py:class", "Path"),

@@ -20,6 +20,16 @@ from braingeneers.core.errors import (
     NotFoundError,
     StorageError,
 )
+from braingeneers.core.storage import (
+    ObjectInfo,
+    exists,
+    list_directories,
+    list_objects,
+    open,
+    read_range,
+    read_ranges,
+    size,
+)
 
 try:
     __version__: str = version("braingeneers-core")
@@ -43,8 +53,16 @@ __all__ = [
     "ConflictError",
     "FormatError",
     "NotFoundError",
+    "ObjectInfo",
     "StorageError",
     "__version__",
+    "exists",
     "get_default_endpoint",
+    "list_directories",
+    "list_objects",
+    "open",
+    "read_range",
+    "read_ranges",
     "set_default_endpoint",
+    "size",
 ]
