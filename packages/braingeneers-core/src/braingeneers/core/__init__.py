@@ -10,6 +10,7 @@ import sys
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 
+from braingeneers.core.conditional import update, update_json
 from braingeneers.core.endpoint import get_default_endpoint, set_default_endpoint
 from braingeneers.core.errors import (
     AuthError,
@@ -65,4 +66,6 @@ __all__ = [
     "read_ranges",
     "set_default_endpoint",
     "size",
+    "update",
+    "update_json",
 ]

@@ -147,7 +147,8 @@ def open(uri: str | os.PathLike[str], mode: str = "r", **kwargs: Any) -> IO[Any]
     params.setdefault("client", s3_client())
     with _s3_errors(str(uri)):
         try:
-            return smart_open.open(str(uri), mode, transport_params=params, **kwargs)
+            handle: IO[Any] = smart_open.open(str(uri), mode, transport_params=params, **kwargs)
+            return handle
         except OSError as exc:
             if "NoSuchKey" in str(exc) or "does not exist" in str(exc) or "404" in str(exc):
                 raise NotFoundError(f"{uri} does not exist on {current_endpoint()}") from None
