@@ -19,6 +19,7 @@ HEAVY = (
     "botocore",
     "smart_open",
     "jwt",
+    "tqdm",
     "torch",
     "paho",
     "redis",

@@ -31,6 +31,7 @@ from braingeneers.core.storage import (
     read_ranges,
     size,
 )
+from braingeneers.core.transfer import download, upload
 
 try:
     __version__: str = version("braingeneers-core")
@@ -57,6 +58,7 @@ __all__ = [
     "ObjectInfo",
     "StorageError",
     "__version__",
+    "download",
     "exists",
     "get_default_endpoint",
     "list_directories",
@@ -68,4 +70,5 @@ __all__ = [
     "size",
     "update",
     "update_json",
+    "upload",
 ]
