@@ -31,6 +31,8 @@ COMPONENTS = {
     "braingeneers-analysis": "analysis",
     "braingeneers-ml": "ml",
 }
+# Extra namespace portions a distribution owns besides its own subpackage.
+EXTRA_PORTIONS = {"braingeneers-core": ("utils",)}  # the legacy braingeneers.utils compatibility layer
 META = "braingeneers"
 FORBIDDEN = ("braingeneers/__init__.py", "braingeneers/py.typed")
 
@@ -53,7 +55,8 @@ def check_wheel(path: Path, dist: str) -> list[str]:
             problems.append(f"{path.name}: the meta-package must hold no code, found {code[:5]}")
         return problems
     sub = COMPONENTS[dist]
-    outside = [n for n in code if not n.startswith(f"braingeneers/{sub}/")]
+    owned = (sub, *EXTRA_PORTIONS.get(dist, ()))
+    outside = [n for n in code if not n.startswith(tuple(f"braingeneers/{p}/" for p in owned))]
     if outside:
         problems.append(f"{path.name}: files outside braingeneers/{sub}/: {outside[:5]}")
     for required in (f"braingeneers/{sub}/__init__.py", f"braingeneers/{sub}/py.typed"):

@@ -25,4 +25,6 @@ def test_wheel_ships_only_its_subpackage_and_py_typed() -> None:
     code = [f for f in shipped if ".dist-info/" not in f and not f.startswith("..")]
     assert "braingeneers/core/py.typed" in code
     assert "braingeneers/core/__init__.py" in code
-    assert all(f.startswith("braingeneers/core/") for f in code), code
+    # braingeneers-core also owns the legacy braingeneers.utils compatibility layer.
+    assert all(f.startswith(("braingeneers/core/", "braingeneers/utils/")) for f in code), code
+    assert "braingeneers/utils/py.typed" in code
