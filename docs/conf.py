@@ -44,6 +44,8 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
     ("py:class", "datetime.datetime"),
+    ("py:class", "datetime.timedelta"),
+    ("py:class", "timedelta"),
     ("py:class", "os.PathLike"),
     ("py:class", "pathlib.Path"),
     ("py:class", "Path"),

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     versions = commands.add_parser("version", help="list the installed braingeneers distributions")
     versions.set_defaults(handler=_version_handler)
+    from braingeneers.core.auth_cli import configure as configure_auth
+
+    configure_auth(commands.add_parser("auth", help="manage the service-account token"))
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
             configure = ep.load()
