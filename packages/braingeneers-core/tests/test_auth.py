@@ -205,3 +205,50 @@ def test_concurrent_refresh_from_several_processes_asks_once(
     assert all(p.returncode == 0 for p in procs)
     assert len(state.requests) == 1
     assert set(outputs) == {state.issued[0][-12:]}
+
+
+def test_verify_token_checks_signature_audience_and_issuer() -> None:
+    from jwt.algorithms import RSAAlgorithm
+
+    from braingeneers.core.auth import verify_token
+
+    public = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
+    public.update({"kid": "k1", "use": "sig", "alg": "RS256"})
+    jwks = json.dumps({"keys": [public]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    exp = int((datetime.now(timezone.utc) + timedelta(hours=1)).timestamp())
+
+    def signed(key: Any, **claims: Any) -> str:
+        body = {"sub": "svc", "aud": "braingeneers", "iss": "https://issuer.test/", "exp": exp, **claims}
+        return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+
+    try:
+        claims = verify_token(signed(KEY), url, audience="braingeneers", issuer="https://issuer.test/")
+        assert claims["sub"] == "svc"
+        other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with pytest.raises(AuthError, match="InvalidSignatureError"):
+            verify_token(signed(other_key), url, audience="braingeneers", issuer="https://issuer.test/")
+        with pytest.raises(AuthError, match="InvalidAudienceError"):
+            verify_token(
+                signed(KEY, aud="other"), url, audience="braingeneers", issuer="https://issuer.test/"
+            )
+        with pytest.raises(AuthError, match="InvalidIssuerError"):
+            verify_token(
+                signed(KEY, iss="https://evil/"), url, audience="braingeneers", issuer="https://issuer.test/"
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
