@@ -129,3 +129,15 @@ def test_server_down_is_a_clear_storage_error_after_bounded_retries(
     with pytest.raises(StorageError, match=rf"cannot reach http://127.0.0.1:{port}"):
         core.size("s3://braingeneers/ephys/x")
     assert time.monotonic() - started < 30
+
+
+def test_read_ranges_checks_every_range(store: str) -> None:
+    with core.open(f"{ROOT}/short.raw", "wb") as handle:
+        handle.write(b"0123456789")
+    assert core.read_ranges(f"{ROOT}/short.raw", [(0, 2), (8, 10)]) == [b"01", b"89"]
+    with pytest.raises(StorageError, match="shorter than expected"):
+        core.read_ranges(f"{ROOT}/short.raw", [(0, 2), (8, 12)])
+    with pytest.raises(StorageError, match="invalid byte range"):
+        core.read_ranges(f"{ROOT}/short.raw", [(0, 2), (5, 3)])
+    with pytest.raises(NotFoundError):
+        core.read_ranges(f"{ROOT}/none.raw", [(0, 2), (3, 4)])

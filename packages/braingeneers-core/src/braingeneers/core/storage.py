@@ -219,10 +219,34 @@ def read_ranges(
     """Return several byte ranges ``[(start, stop), ...]`` of one object, fetched concurrently, in order."""
     if not ranges:
         return []
-    if len(ranges) == 1 or local_path(uri) is not None:
-        return [read_range(uri, start, stop) for start, stop in ranges]
+    path = local_path(uri)
+    if path is not None:
+        return _read_local_ranges(path, ranges)
+    if len(ranges) == 1:
+        return [read_range(uri, *ranges[0])]
     with ThreadPoolExecutor(max_workers=min(max_workers, len(ranges))) as pool:
         return list(pool.map(lambda r: read_range(uri, r[0], r[1]), ranges))
+
+
+def _read_local_ranges(path: Path, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    """Read several ranges of a local file through one handle, with the same checks as :func:`read_range`."""
+    chunks: list[bytes] = []
+    try:
+        with builtins.open(path, "rb") as handle:
+            for start, stop in ranges:
+                if start < 0 or stop < start:
+                    raise StorageError(f"{path}: invalid byte range [{start}, {stop})")
+                handle.seek(start)
+                data = handle.read(stop - start)
+                if len(data) != stop - start:
+                    raise StorageError(
+                        f"{path}: asked for bytes [{start}, {stop}) but got {len(data)}; the file is shorter "
+                        "than expected (truncated or still being written?)"
+                    )
+                chunks.append(data)
+    except FileNotFoundError:
+        raise NotFoundError(f"{path} does not exist") from None
+    return chunks
 
 
 def _local_listing(path: Path, recursive: bool, as_uri: bool) -> list[ObjectInfo]:
