@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
@@ -91,6 +92,27 @@ def test_checkout_checkin_and_conflict(store: str) -> None:
         raise RuntimeError("the notebook cell failed")
     with core.open(URI) as handle:
         assert handle.read() == '{"n": 100}'  # an exception in the block writes nothing
+
+
+def test_s3wrangler_lists_through_the_endpoint_and_follows_changes(s3_server: str) -> None:
+    pytest.importorskip("awswrangler", reason="needs the wrangler extra (installed by the core test group)")
+    import awswrangler
+
+    core.set_default_endpoint(s3_server)
+    from braingeneers.core.storage import s3_client
+
+    with contextlib.suppress(Exception):  # the session's server may already have the bucket
+        s3_client().create_bucket(Bucket="braingeneers")
+    for name in ("u1/metadata.json", "u2/metadata.json"):
+        with core.open(f"s3://braingeneers/wrangler-test/{name}", "w") as handle:
+            handle.write("{}")
+    wr = _fresh("braingeneers.utils.s3wrangler")
+    assert awswrangler.config.s3_endpoint_url == s3_server
+    dirs = wr.list_directories("s3://braingeneers/wrangler-test/")  # type: ignore[attr-defined]
+    assert sorted(dirs) == ["s3://braingeneers/wrangler-test/u1/", "s3://braingeneers/wrangler-test/u2/"]
+    core.set_default_endpoint(s3_server + "/")
+    core.set_default_endpoint("http://127.0.0.1:9/")
+    assert awswrangler.config.s3_endpoint_url == "http://127.0.0.1:9"
 
 
 def test_s3wrangler_without_the_extra_says_how_to_install() -> None:
