@@ -27,20 +27,18 @@ old token while it is valid and logs a warning; only an unusable token raises
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from braingeneers.core.atomic import locked, write_atomically
 from braingeneers.core.errors import AuthError
 
 __all__ = [
@@ -148,34 +146,10 @@ def token_locations(path: str | os.PathLike[str] | None = None) -> list[Path]:
     return found
 
 
-@contextlib.contextmanager
-def _locked(target: Path) -> Iterator[None]:
-    import fcntl
-
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "a") as lock:
-        os.chmod(lock.name, 0o600)
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-def _write_atomically(target: Path, text: str) -> None:
+def _write_token(target: Path, text: str) -> None:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(target.parent, 0o700)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, text.encode(), file_mode=0o600)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -231,8 +205,8 @@ class TokenProvider:
     def store(self, token: Token) -> Path:
         """Write ``token`` to :attr:`write_location` (atomic, 0600, locked)."""
         target = self.write_location
-        with _locked(target):
-            _write_atomically(target, token.to_json())
+        with locked(target, dir_mode=0o700):
+            _write_token(target, token.to_json())
         with self._lock:
             self._token = Token(token.access_token, token.expires_at, target)
         return target
@@ -264,7 +238,7 @@ class TokenProvider:
             No token, or it is expired and cannot be refreshed.
         """
         target = self.write_location
-        with _locked(target):
+        with locked(target, dir_mode=0o700):
             current = self.load()  # re-read under the lock: another process may have refreshed
             if current is None:
                 raise AuthError(
@@ -280,7 +254,7 @@ class TokenProvider:
                     else:
                         raise AuthError(f"{exc}; the stored token expired at {current.expires_at}") from None
                 else:
-                    _write_atomically(target, fresh.to_json())
+                    _write_token(target, fresh.to_json())
                     current = Token(fresh.access_token, fresh.expires_at, target)
         with self._lock:
             self._token = current

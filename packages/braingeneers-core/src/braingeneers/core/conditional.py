@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from braingeneers.core.atomic import locked, write_atomically
 from braingeneers.core.endpoint import local_path
 from braingeneers.core.errors import ConflictError, FormatError, NotFoundError, StorageError
 from braingeneers.core.storage import _s3_errors, s3_client
@@ -40,27 +40,11 @@ _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "4
 
 
 def _update_local(path: Path, change: Callable[[bytes | None], bytes]) -> bytes:
-    import fcntl  # POSIX only: local mirrors live on Linux/macOS machines
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        try:
-            current = path.read_bytes() if path.exists() else None
-            new = change(current)
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(new)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
-            return new
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    with locked(path):
+        current = path.read_bytes() if path.exists() else None
+        new = change(current)
+        write_atomically(path, new)
+        return new
 
 
 def _update_s3(uri: str, change: Callable[[bytes | None], bytes], attempts: int) -> bytes:

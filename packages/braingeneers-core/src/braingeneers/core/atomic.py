@@ -1,0 +1,54 @@
+"""Local files that concurrent writers share: an exclusive lock and atomic replacement.
+
+Used by the conditional update of local mirrors and by the token store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["locked", "write_atomically"]
+
+
+@contextlib.contextmanager
+def locked(target: Path, dir_mode: int = 0o777) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<target>.lock`` (POSIX), creating folders as needed.
+
+    ``flock`` locks belong to open file descriptions, so this serialises threads of
+    one process as well as separate processes.
+    """
+    import fcntl  # POSIX only: local mirrors and token files live on Linux/macOS machines
+
+    target.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "a") as lock:
+        os.chmod(lock.name, 0o600)
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def write_atomically(target: Path, data: bytes, file_mode: int | None = None) -> None:
+    """Replace ``target`` with ``data`` so that readers see the old or the new file, never a part.
+
+    The data goes to a temporary file in the same folder, is flushed to disk and
+    renamed over ``target``; ``file_mode`` (e.g. ``0o600``) is set before any byte is written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        if file_mode is not None:
+            os.fchmod(fd, file_mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
