@@ -68,3 +68,16 @@ def test_core_alone_is_light(tmp_path: Path, dist_dir: Path) -> None:
     assert {"braingeneers-core", "boto3", "smart-open", "pyjwt"} <= installed
     heavy = {"numpy", "torch", "paho-mqtt", "redis", "awswrangler", "pandas", "numba", "h5py"}
     assert not heavy & installed, sorted(heavy & installed)
+    # The console script works from that bare install, auth subcommands included.
+    script = tmp_path / "venv" / "bin" / "braingeneers"
+    for args in (["--help"], ["auth", "--help"], ["auth", "status"]):
+        proc = subprocess.run(
+            [str(script), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+        )
+        assert proc.returncode in ((0,) if "--help" in args else (1,)), proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert "No service-account token found" in proc.stdout
