@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["locked", "write_atomically"]
+__all__ = ["locked", "replacing", "write_atomically"]
 
 
 @contextlib.contextmanager
@@ -33,22 +33,33 @@ def locked(target: Path, dir_mode: int = 0o777) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def write_atomically(target: Path, data: bytes, file_mode: int | None = None) -> None:
-    """Replace ``target`` with ``data`` so that readers see the old or the new file, never a part.
+@contextlib.contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it is renamed over ``target``.
 
-    The data goes to a temporary file in the same folder, is flushed to disk and
-    renamed over ``target``; ``file_mode`` (e.g. ``0o600``) is set before any byte is written.
+    Readers see the old file or the complete new one, never a part. On an exception the
+    temporary file is removed and ``target`` is left untouched.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    temp = Path(name)
     try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def write_atomically(target: Path, data: bytes, file_mode: int | None = None) -> None:
+    """Replace ``target`` with ``data`` through :func:`replacing`, flushed to disk first.
+
+    ``file_mode`` (e.g. ``0o600``) is set before any byte is written.
+    """
+    with replacing(target) as temp:
         if file_mode is not None:
-            os.fchmod(fd, file_mode)
-        with os.fdopen(fd, "wb") as handle:
+            temp.chmod(file_mode)
+        with temp.open("wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

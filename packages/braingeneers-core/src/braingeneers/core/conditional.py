@@ -27,12 +27,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from braingeneers.core.atomic import locked, write_atomically
 from braingeneers.core.endpoint import local_path
 from braingeneers.core.errors import ConflictError, FormatError, NotFoundError, StorageError
-from braingeneers.core.storage import _s3_errors, s3_client
+from braingeneers.core.storage import _s3_errors, _split, s3_client
 
 __all__ = ["update", "update_json"]
 
@@ -50,8 +49,7 @@ def _update_local(path: Path, change: Callable[[bytes | None], bytes]) -> bytes:
 def _update_s3(uri: str, change: Callable[[bytes | None], bytes], attempts: int) -> bytes:
     from botocore.exceptions import ClientError
 
-    parts = urlsplit(uri)
-    bucket, key = parts.netloc, parts.path.lstrip("/")
+    bucket, key = _split(uri)
     client = s3_client()
     for attempt in range(attempts):
         current: bytes | None

@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from braingeneers.core.atomic import replacing
 from braingeneers.core.endpoint import local_path
 from braingeneers.core.errors import NotFoundError, StorageError
-from braingeneers.core.storage import _s3_errors, s3_client
+from braingeneers.core.storage import _s3_errors, _split, s3_client
 
 __all__ = ["download", "sha256_of", "upload"]
 
@@ -78,15 +77,8 @@ def _transfer_config(part_size: int, max_workers: int) -> Any:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    try:
+    with replacing(target) as temp:
         shutil.copyfile(source, temp)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def upload(
@@ -118,8 +110,7 @@ def upload(
         if on_progress is not None:
             on_progress(total)
         return digest
-    parts = urlsplit(str(uri))
-    bucket, key = parts.netloc, parts.path.lstrip("/")
+    bucket, key = _split(str(uri))
     callback, close = _progress(total, source_path.name, progress, on_progress)
     try:
         with _s3_errors(str(uri)):
@@ -171,32 +162,27 @@ def download(
         if on_progress is not None:
             on_progress(source.stat().st_size)
         return sha256_of(target_path)
-    parts = urlsplit(str(uri))
-    bucket, key = parts.netloc, parts.path.lstrip("/")
+    bucket, key = _split(str(uri))
     client = s3_client()
     with _s3_errors(str(uri)):
         head = client.head_object(Bucket=bucket, Key=key)
     total = int(head["ContentLength"])
     expected = head.get("Metadata", {}).get("sha256")
-    target_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target_path.parent, prefix=f".{target_path.name}.", suffix=".part")
-    os.close(fd)
     callback, close = _progress(total, target_path.name, progress, on_progress)
     try:
-        with _s3_errors(str(uri)):
-            client.download_file(
-                bucket, key, temp, Callback=callback, Config=_transfer_config(part_size, max_workers)
-            )
-        size = Path(temp).stat().st_size
-        if size != total:
-            raise StorageError(f"{uri}: downloaded {size} bytes, expected {total}; download again")
-        digest = sha256_of(temp)
-        if expected and digest != expected:
-            raise StorageError(
-                f"{uri}: SHA-256 {digest} does not match the stored {expected}; download again"
-            )
-        os.replace(temp, target_path)
-        return digest
+        with replacing(target_path) as temp:
+            with _s3_errors(str(uri)):
+                client.download_file(
+                    bucket, key, str(temp), Callback=callback, Config=_transfer_config(part_size, max_workers)
+                )
+            size = temp.stat().st_size
+            if size != total:
+                raise StorageError(f"{uri}: downloaded {size} bytes, expected {total}; download again")
+            digest = sha256_of(temp)
+            if expected and digest != expected:
+                raise StorageError(
+                    f"{uri}: SHA-256 {digest} does not match the stored {expected}; download again"
+                )
     finally:
         close()
-        Path(temp).unlink(missing_ok=True)
+    return digest
