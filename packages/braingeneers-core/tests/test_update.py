@@ -79,3 +79,16 @@ def test_local_update_leaves_no_temporary_files(tmp_path: Path) -> None:
         core.update_json(target, lambda doc, i=i: {"i": i})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.json", "doc.json.lock"]
     assert json.loads(target.read_text()) == {"i": 2}
+
+
+def test_local_update_keeps_file_modes_readable_for_the_lab(tmp_path: Path) -> None:
+    import stat
+
+    created = tmp_path / "new.json"
+    core.update_json(created, lambda doc: {"a": 1})
+    assert stat.S_IMODE(created.stat().st_mode) == 0o644
+    shared = tmp_path / "shared.json"
+    shared.write_text("{}")
+    shared.chmod(0o664)
+    core.update_json(shared, lambda doc: {"b": 2})
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o664

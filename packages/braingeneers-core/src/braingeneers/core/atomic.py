@@ -38,10 +38,13 @@ def replacing(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed over ``target``.
 
     Readers see the old file or the complete new one, never a part. On an exception the
-    temporary file is removed and ``target`` is left untouched.
+    temporary file is removed and ``target`` is left untouched. The new file keeps the mode
+    of the file it replaces (0644 when there was none).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # mkstemp makes 0600 files; a shared mirror needs the target's mode (or 0644 for a new file).
+    os.fchmod(fd, target.stat().st_mode & 0o7777 if target.exists() else 0o644)
     os.close(fd)
     temp = Path(name)
     try:
