@@ -60,7 +60,7 @@ def require_binary(name: str) -> str:
 
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
+    """Return a free TCP port on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -144,7 +144,7 @@ def reset_bucket(bucket: str = "braingeneers") -> None:
 
 @pytest.fixture(params=["s3", "local"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The endpoint under test: ``'s3'`` (moto server, empty bucket braingeneers) or ``'local'`` (a mirror)."""
+    """Select the endpoint under test: ``'s3'`` (moto, empty bucket) or ``'local'`` (a mirror)."""
     if request.param == "s3":
         ep.set_default_endpoint(request.getfixturevalue("s3_server"))
         reset_bucket()
