@@ -34,10 +34,11 @@ def test_component_wheel_file_list(dist_dir: Path, sub: str) -> None:
     assert not any("/tests/" in n for n in code)
 
 
-def test_meta_wheel_holds_only_metadata(dist_dir: Path) -> None:
+def test_meta_wheel_holds_only_the_demo(dist_dir: Path) -> None:
     names = zipfile.ZipFile(_wheel(dist_dir, "braingeneers")).namelist()
-    assert names
-    assert all(n.split("/")[0].endswith(".dist-info") for n in names), names
+    code = [n for n in names if not n.split("/")[0].endswith(".dist-info")]
+    assert "braingeneers/demo/cli.py" in code
+    assert all(n.startswith("braingeneers/demo/") for n in code), code
 
 
 def _meta_requirements(dist_dir: Path) -> list[str]:
@@ -70,10 +71,12 @@ def test_meta_extras_name_the_right_components(dist_dir: Path) -> None:
     assert by_extra[""] == {"braingeneers-core"}
     for sub in ("data", "iot", "analysis", "ml"):
         assert by_extra[sub] == {f"braingeneers-{sub}"}
-    # hatchling expands the self-referencing extra "braingeneers[data,iot,analysis,ml]".
+    assert by_extra["demo"] == {"braingeneers-data", "braingeneers-analysis[plot]"}
+    # hatchling expands the self-referencing extra "braingeneers[data,iot,analysis,ml,demo]".
     assert by_extra["all"] in (
-        {"braingeneers[data,iot,analysis,ml]"},
-        {f"braingeneers-{sub}" for sub in ("data", "iot", "analysis", "ml")},
+        {"braingeneers[data,iot,analysis,ml,demo]"},
+        {"braingeneers-data", "braingeneers-iot", "braingeneers-analysis", "braingeneers-ml"}
+        | {"braingeneers-analysis[plot]"},
     )
 
 
