@@ -261,7 +261,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Mypy strict across every package, with their real dependencies installed."""
     _install_all(session, "mypy>=1.11", "pytest>=8", "nox>=2025.2.9")
-    sources = [str(ROOT / "packages" / dist / "src") for dist in COMPONENTS.values()]
+    sources = [str(ROOT / "packages" / dist / "src") for dist in ALL_DISTS]
     session.run("mypy", *sources, str(ROOT / "tools"), *session.posargs)
 
 
