@@ -100,12 +100,14 @@ def open_store(uri: str | os.PathLike[str], *, read_only: bool = True, strict: b
         from zarr.storage import LocalStore
 
         base: Store = LocalStore(path, read_only=read_only)
-        label = str(path)
-        return _counting_class()(base, label=label, strict=strict) if strict else base
+        if strict:
+            base = _counting_class()(base, label=str(path), strict=True)
+        return base
     parts = urlsplit(os.fspath(uri))
     if parts.scheme != "s3" or not parts.netloc:
         raise ConfigError(f"{uri!r} is neither a local path nor an s3://bucket/prefix URI")
-    return _s3_store_class()(parts.netloc, parts.path.strip("/"), read_only=read_only, strict=strict)
+    remote: Store = _s3_store_class()(parts.netloc, parts.path.strip("/"), read_only=read_only, strict=strict)
+    return remote
 
 
 def _missing(label: str, key: str) -> FormatError:
