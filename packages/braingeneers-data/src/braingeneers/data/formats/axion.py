@@ -613,18 +613,11 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No ``.raw`` files, a header is invalid, or files disagree on channels, rate or scale.
     """
-    from braingeneers.core import storage
+    from braingeneers.data.formats._scan import batch_folder, find_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
-        root = str(files)
-        uris = [o.uri for o in storage.list_objects(root) if o.uri.endswith(".raw")]
-    else:
-        root = None
-        uris = [str(f) for f in files]
-    if not uris:
-        raise FormatError(f"{root or 'file list'}: no Axion .raw files found")
+    uris = find_files(files, ".raw")
     uris.sort(key=lambda u: _sort_key(u.rstrip("/").rsplit("/", 1)[-1]))
 
     def header_of(uri: str) -> tuple[AxionHeader, int]:
@@ -648,14 +641,14 @@ def generate_metadata(
                 f"{header.path}: channel array, sample rate or voltage scale differs from {first.path}; "
                 "files of different recordings cannot be blocks of one experiment"
             )
-    batch_folder = _batch_folder(uris[0]) if root is None else _batch_folder(root.rstrip("/") + "/x")
+    folder = batch_folder(files, uris)
     if uuid is None:
-        uuid = batch_folder.rstrip("/").rsplit("/", 1)[-1] or "axion-batch"
+        uuid = folder.rsplit("/", 1)[-1] or "axion-batch"
     map_key = f"{experiment_prefix}{CHANNEL_MAP_KEY}"
     per_well = first.per_well_channel_map()
     blocks_common = []
     for uri, (header, _) in zip(uris, headers, strict=True):
-        path = uri[len(batch_folder) :].lstrip("/") if uri.startswith(batch_folder) else uri
+        path = relative_path(uri, folder)
         entry: dict[str, Any] = {
             "axion_data_start_position": header.data_start,
             "axion_channel_map_key": map_key,
@@ -687,15 +680,4 @@ def generate_metadata(
             extra=extra,
         )
         offset += len(channels)
-    return BatchMetadata(
-        uuid=uuid, ephys_experiments=experiments, extra={map_key: per_well}, source=batch_folder
-    )
-
-
-def _batch_folder(uri: str) -> str:
-    """Return the batch folder of a file: the parent of ``original/`` when present, else its folder."""
-    text = uri.replace("\\", "/")
-    marker = "/original/"
-    if marker in text:
-        return text[: text.index(marker)]
-    return text.rsplit("/", 1)[0]
+    return BatchMetadata(uuid=uuid, ephys_experiments=experiments, extra={map_key: per_well}, source=folder)
