@@ -11,11 +11,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-__all__ = ["LEGACY_ROWS", "MAXONE_COLUMNS", "PITCH_UM", "electrode_xy", "write_maxwell", "write_stim_log"]
+__all__ = [
+    "LAYOUTS",
+    "LEGACY_ROWS",
+    "MAXONE_COLUMNS",
+    "PITCH_UM",
+    "electrode_xy",
+    "write_maxwell",
+    "write_stim_log",
+]
 
 #: Rows of the legacy ``sig`` dataset: 1024 channels + 4 auxiliary rows (1026/1027 = frame counter).
 LEGACY_ROWS = 1028
@@ -23,7 +31,7 @@ LEGACY_ROWS = 1028
 MAXONE_COLUMNS = 220
 PITCH_UM = 17.5
 
-Layout = Literal["legacy", "data_store", "wells", "recordings"]
+LAYOUTS = ("legacy", "data_store", "wells", "recordings")
 
 
 def electrode_xy(electrodes: np.ndarray) -> np.ndarray:
@@ -98,7 +106,7 @@ def write_maxwell(  # noqa: PLR0915 (four layouts, one writer)
     data: Any | Mapping[int, Any],
     path: str | os.PathLike[str],
     *,
-    layout: Layout = "legacy",
+    layout: str = "legacy",
     channels: Sequence[int] | np.ndarray | None = None,
     electrodes: Sequence[int] | np.ndarray | None = None,
     lsb: float = 6.294e-6,
@@ -148,6 +156,8 @@ def write_maxwell(  # noqa: PLR0915 (four layouts, one writer)
     """
     import h5py
 
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown Maxwell layout {layout!r}; use one of {', '.join(LAYOUTS)}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     streams: dict[int, Any] = dict(data) if isinstance(data, Mapping) else {0: data}
