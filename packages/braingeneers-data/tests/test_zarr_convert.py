@@ -1,0 +1,441 @@
+"""Zarr copies: every format -> Zarr -> identical raw counts, locally and on the loopback S3 server;
+resume after a SIGKILL, verification, damaged/missing chunks, incomplete stores, S3 going away."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("zarr", minversion="3")
+
+from braingeneers.core.errors import ConflictError, FormatError, StorageError
+from braingeneers.data.metadata import BatchMetadata, load_metadata
+from braingeneers.data.recording import Recording, open_experiment
+from braingeneers.data.zarr_convert import (
+    Layout,
+    configure_convert,
+    convert_experiment,
+    default_store_uri,
+    store_status,
+    zarr_copy,
+    zarr_experiment,
+)
+
+#: A small layout so that test recordings span several chunks, shards and ranges.
+SMALL = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=64 * 512 * 2)
+
+
+def publish(folder: Path) -> BatchMetadata:
+    """Copy a local batch folder to ``s3://braingeneers/ephys/<uuid>/`` (S3 or mirror) and load it."""
+    from braingeneers.core.transfer import upload
+
+    uuid = load_metadata(folder).uuid
+    base = f"s3://braingeneers/ephys/{uuid}/"
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        upload(path, base + path.relative_to(folder).as_posix())
+    return load_metadata(uuid)
+
+
+def axion_batch(tmp_path: Path, frames: int = 2600, per_file: int = 1000) -> Path:
+    from braingeneers.data.synthetic.axion import write_axion_batch
+    from braingeneers.data.synthetic.signal import synthetic_signal
+
+    data, _ = synthetic_signal(384, frames, 12500.0, seed=3)
+    folder = tmp_path / "axion-batch"
+    write_axion_batch(folder, data, per_file, uuid="2024-01-01-e-zarr-axion")
+    return folder
+
+
+def maxwell_batch(tmp_path: Path, frames: int = 1500) -> Path:
+    maxwell = pytest.importorskip("braingeneers.data.synthetic.maxwell")
+    from braingeneers.data.synthetic.signal import synthetic_signal
+
+    if not hasattr(maxwell, "write_maxwell_batch"):
+        pytest.skip("the synthetic Maxwell batch writer is not there yet")
+    data, _ = synthetic_signal(40, frames, 20000.0, seed=4)
+    folder = tmp_path / "maxwell-batch"
+    maxwell.write_maxwell_batch(folder, (data + 512).astype(np.uint16), uuid="2024-01-01-e-zarr-maxwell")
+    return folder
+
+
+BATCHES = {"axion": axion_batch, "maxwell": maxwell_batch}
+
+
+def windows(rec: Recording, rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
+    """Whole recording, block and chunk boundaries, the last frames, scattered channels."""
+    n, c = rec.num_frames, rec.num_channels
+    bounds = np.cumsum([b.num_frames for b in rec.experiment.blocks])[:-1].tolist()
+    picks = [(0, n, np.arange(c))]
+    for edge in [*bounds, 256, 512, n - 1]:
+        picks.append((max(0, edge - 7), min(n, edge + 9), np.arange(c)))
+    for _ in range(4):
+        start = int(rng.integers(0, n - 1))
+        stop = int(rng.integers(start + 1, n + 1))
+        picks.append((start, stop, np.sort(rng.choice(c, size=min(c, 5), replace=False))))
+    return picks
+
+
+@pytest.mark.parametrize("fmt", sorted(BATCHES))
+def test_round_trip_gives_identical_raw_counts(tmp_path: Path, store: str, fmt: str) -> None:
+    meta = publish(BATCHES[fmt](tmp_path))
+    rng = np.random.default_rng(0)
+    for name in list(meta.ephys_experiments)[:2]:
+        result = convert_experiment(meta, name, workers=2, layout=SMALL, progress=False)
+        assert result.complete
+        assert result.ranges > 1
+        assert result.converted == list(range(result.ranges))
+        assert result.store == default_store_uri(meta, name)
+        assert result.store.startswith("s3://braingeneers/ephys/")
+        assert zarr_copy(meta, name) == (result.store, "complete")
+        with open_experiment(meta, name) as original:
+            copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
+            copy_meta.ephys_experiments[name] = zarr_experiment(
+                meta.ephys_experiments[name], result.store, original.num_frames
+            )
+            with open_experiment(copy_meta, name) as copy:
+                assert (copy.num_channels, copy.num_frames) == (original.num_channels, original.num_frames)
+                assert copy.sample_rate == original.sample_rate
+                assert copy.dtype == original.dtype
+                np.testing.assert_array_equal(copy.channel_ids, original.channel_ids)
+                np.testing.assert_array_equal(copy.channel_info.gain_uv, original.channel_info.gain_uv)
+                np.testing.assert_array_equal(copy.channel_info.offset, original.channel_info.offset)
+                for start, stop, channels in windows(original, rng):
+                    np.testing.assert_array_equal(
+                        copy.read(start, stop, channels, units="raw"),
+                        original.read(start, stop, channels, units="raw"),
+                    )
+                np.testing.assert_array_equal(copy.read(10, 300), original.read(10, 300))
+
+
+def test_store_attributes_record_provenance(tmp_path: Path) -> None:
+    import zarr
+
+    meta = load_metadata(axion_batch(tmp_path, frames=600, per_file=300))
+    name = next(iter(meta.ephys_experiments))
+    result = convert_experiment(meta, name, layout=SMALL, progress=False)
+    group = zarr.open_group(result.store, mode="r+")
+    info = group.attrs["braingeneers"]
+    assert info["status"] == "complete"
+    assert info["completed"] >= info["created"]
+    assert info["source"]["experiment"] == name
+    assert [f["num_frames"] for f in info["source"]["files"]] == [300, 300]
+    for entry in info["source"]["files"]:
+        assert entry["size"] == Path(entry["uri"]).stat().st_size
+        assert len(entry["sha256"]) == 64
+    assert info["converter"]["name"] == "braingeneers-data"
+    attrs = group["raw"].attrs
+    assert attrs["sample_rate"] == 12500.0
+    assert attrs["block_first_frames"] == [0, 300]
+    assert len(attrs["gain_uv"]) == group["raw"].shape[0] == 64
+    # Converting again does nothing; a different layout is refused without overwrite.
+    again = convert_experiment(meta, name, layout=SMALL, progress=False)
+    assert again.complete
+    assert again.converted == []
+    partial_other = Layout(chunk_channels=16, chunk_frames=128, shard_bytes=4096)
+    group.attrs["braingeneers"] = {**info, "status": "converting"}
+    with pytest.raises(ConflictError, match="overwrite"):
+        convert_experiment(meta, name, layout=partial_other, progress=False)
+    redone = convert_experiment(meta, name, layout=partial_other, overwrite=True, progress=False)
+    assert redone.complete
+    assert len(redone.converted) == redone.ranges
+
+
+def test_incomplete_store_is_refused_with_resume_message(tmp_path: Path, store: str) -> None:
+    meta = publish(axion_batch(tmp_path, frames=1200, per_file=600))
+    name = next(iter(meta.ephys_experiments))
+    first = convert_experiment(meta, name, layout=SMALL, task=(0, 2), progress=False)
+    assert not first.complete
+    assert first.converted == list(range(0, first.ranges, 2))
+    assert store_status(first.store) == "converting"
+    copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
+    copy_meta.ephys_experiments[name] = zarr_experiment(meta.ephys_experiments[name], first.store, 1200)
+    with pytest.raises(FormatError, match="resume the conversion"), open_experiment(copy_meta, name) as rec:
+        rec.read(0, 10)
+    second = convert_experiment(meta, name, layout=SMALL, task=(1, 2), progress=False)
+    assert second.converted == list(range(1, first.ranges, 2))
+    assert not second.complete
+    final = convert_experiment(meta, name, layout=SMALL, progress=False)
+    assert final.complete
+    assert final.converted == []
+    assert final.skipped == list(range(first.ranges))
+    with open_experiment(copy_meta, name) as rec, open_experiment(meta, name) as original:
+        np.testing.assert_array_equal(rec.read(units="raw"), original.read(units="raw"))
+
+
+class TcpProxy:
+    """A loopback TCP relay to a server that can be stopped (connections cut) and started again."""
+
+    def __init__(self, target_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        from braingeneers.core.testing import free_port
+
+        self.target = ("127.0.0.1", int(urlsplit(target_url).port or 80))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> TcpProxy:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._conns = self._conns, []
+        if listener is not None:
+            listener.close()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_WR)
+
+
+def _shard_keys(store_uri: str) -> list[str]:
+    from braingeneers.core import storage
+
+    return [o.uri for o in storage.list_objects(store_uri) if "/raw/c/" in o.uri]
+
+
+def _damage(uri: str, how: str) -> None:
+    from braingeneers.core import storage
+    from braingeneers.core.endpoint import local_path
+
+    path = local_path(uri)
+    if how == "delete":
+        if path is not None:
+            path.unlink()
+        else:
+            bucket, key = uri[5:].split("/", 1)
+            storage.s3_client().delete_object(Bucket=bucket, Key=key)
+        return
+    with storage.open(uri, "rb") as handle:
+        data = bytearray(handle.read())
+    data[40:80] = bytes(40)  # inside the first chunk's compressed bytes
+    with storage.open(uri, "wb") as handle:
+        handle.write(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["corrupt", "delete"])
+def test_damaged_or_missing_chunk_raises_format_error_naming_it(tmp_path: Path, store: str, how: str) -> None:
+    meta = publish(axion_batch(tmp_path, frames=1200, per_file=1200))
+    name = next(iter(meta.ephys_experiments))
+    result = convert_experiment(meta, name, layout=SMALL, progress=False)
+    shards = _shard_keys(result.store)
+    assert len(shards) == result.ranges  # a shard holds every channel of one range
+    target = sorted(shards)[0]
+    _damage(target, how)
+    copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
+    copy_meta.ephys_experiments[name] = zarr_experiment(meta.ephys_experiments[name], result.store, 1200)
+    key = target.split(".zarr/", 1)[1]
+    with open_experiment(copy_meta, name) as rec:
+        with pytest.raises(FormatError) as caught:
+            rec.read(0, 100, units="raw")
+        message = str(caught.value)
+        assert key in message or "chunk (0, 0)" in message
+        assert "convert" in message
+    # Verification notices the damage and converting again repairs it.
+    if how == "corrupt":
+        store_status_before = store_status(result.store)
+        assert store_status_before == "complete"
+    repaired = convert_experiment(meta, name, layout=SMALL, overwrite=True, progress=False)
+    assert repaired.complete
+    with open_experiment(copy_meta, name) as rec, open_experiment(meta, name) as original:
+        np.testing.assert_array_equal(rec.read(0, 100, units="raw"), original.read(0, 100, units="raw"))
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from braingeneers.data import zarr_convert
+    from braingeneers.data.zarr_convert import Layout, convert_experiment
+
+    real = zarr_convert.convert_range
+
+    def slow(store_uri, index):
+        record = real(store_uri, index)
+        print("done", index, flush=True)
+        time.sleep(0.3)
+        return record
+
+    zarr_convert.convert_range = slow
+    layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 4)
+    convert_experiment(sys.argv[1], sys.argv[2], layout=layout, workers=1, progress=False)
+    print("finished", flush=True)
+    """
+)
+
+
+def _records(store_uri: str) -> dict[str, dict]:
+    from braingeneers.core import storage
+
+    return {
+        o.uri: json.loads(storage.open(o.uri, "rb").read())
+        for o in storage.list_objects(store_uri)
+        if "/progress/" in o.uri
+    }
+
+
+def test_sigkilled_conversion_resumes_without_redoing_finished_ranges(tmp_path: Path, store: str) -> None:
+    meta = publish(axion_batch(tmp_path, frames=3000, per_file=1000))
+    name = next(iter(meta.ephys_experiments))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_SCRIPT, meta.uuid, name],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        seen = 0
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while seen < 3 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen += line.startswith("done")
+        assert seen == 3, "the conversion did not get going"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    uri = default_store_uri(meta, name)
+    assert store_status(uri) == "converting"
+    before = _records(uri)
+    assert len(before) >= 3
+    layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 4)
+    redone: list[int] = []
+    result = convert_experiment(meta, name, layout=layout, workers=2, progress=False, on_range=redone.append)
+    assert result.complete
+    done_before = {record["index"] for record in before.values()}
+    assert set(result.skipped) == done_before
+    assert not done_before & set(redone)
+    assert sorted(redone) == sorted(set(range(result.ranges)) - done_before)
+    after = _records(uri)
+    for key, record in before.items():
+        assert after[key] == record  # finished ranges were not converted again
+    copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
+    copy_meta.ephys_experiments[name] = zarr_experiment(meta.ephys_experiments[name], uri, 3000)
+    with open_experiment(copy_meta, name) as rec, open_experiment(meta, name) as original:
+        np.testing.assert_array_equal(rec.read(units="raw"), original.read(units="raw"))
+
+
+def test_verification_reconverts_a_range_damaged_before_finalizing(tmp_path: Path) -> None:
+    meta = load_metadata(axion_batch(tmp_path, frames=1200, per_file=600))
+    name = next(iter(meta.ephys_experiments))
+    partial = convert_experiment(meta, name, layout=SMALL, task=(0, 1), progress=False)
+    assert not partial.complete
+    _damage(sorted(_shard_keys(partial.store))[0], "corrupt")
+    redone: list[int] = []
+    final = convert_experiment(meta, name, layout=SMALL, progress=False, on_range=redone.append)
+    assert final.complete
+    assert redone == [0]
+
+
+def test_cli_convert_parses_and_converts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = axion_batch(tmp_path, frames=600, per_file=600)
+    parser = argparse.ArgumentParser()
+    configure_convert(parser.add_subparsers())
+    args = parser.parse_args(["convert", str(folder), "-e", "A1", "--workers", "1", "--no-progress"])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("A1: ")
+    assert " complete;" in out
+    meta = load_metadata(folder)
+    assert zarr_copy(meta, "A1") is not None
+    assert zarr_copy(meta, "A2") is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["convert", str(folder), "--task", "3/2"])
+
+
+def test_s3_going_away_leaves_a_resumable_store(tmp_path: Path, s3_server: str) -> None:
+    from braingeneers.core import endpoint
+    from braingeneers.core.testing import reset_bucket
+
+    with TcpProxy(s3_server) as proxy:
+        endpoint.set_default_endpoint(proxy.url)
+        os.environ["BRAINGENEERS_S3_MAX_ATTEMPTS"] = "1"
+        os.environ["BRAINGENEERS_S3_TIMEOUT"] = "5"
+        try:
+            reset_bucket()
+            meta = load_metadata(axion_batch(tmp_path, frames=3000, per_file=1000))
+            name = next(iter(meta.ephys_experiments))
+            out = "s3://braingeneers/derived/zarr-fault.zarr"
+            layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 2)
+
+            def cut(index: int) -> None:
+                if index == 2:
+                    proxy.stop()
+
+            with pytest.raises(StorageError, match="resumable"):
+                convert_experiment(meta, name, out, layout=layout, progress=False, on_range=cut)
+            proxy.start()
+            assert store_status(out) == "converting"
+            redone: list[int] = []
+            result = convert_experiment(
+                meta, name, out, layout=layout, progress=False, on_range=redone.append
+            )
+            assert result.complete
+            assert result.skipped == [0, 1, 2]
+            assert 0 not in redone
+        finally:
+            os.environ.pop("BRAINGENEERS_S3_MAX_ATTEMPTS", None)
+            os.environ.pop("BRAINGENEERS_S3_TIMEOUT", None)
