@@ -102,7 +102,7 @@ def _chunks(rows: int, frames: int, chunks: Any) -> Any:
     return chunks
 
 
-def write_maxwell(  # noqa: PLR0915 (four layouts, one writer)
+def write_maxwell(  # noqa: PLR0912, PLR0915 (four layouts, one writer)
     data: Any | Mapping[int, Any],
     path: str | os.PathLike[str],
     *,
