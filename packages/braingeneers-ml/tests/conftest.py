@@ -1,4 +1,4 @@
-"""Shared fixtures: small recordings on disk and core's isolated endpoint / loopback S3 server."""
+"""Shared fixtures: small synthetic Maxwell recordings, core's isolated endpoint and loopback S3."""
 
 from __future__ import annotations
 
@@ -12,79 +12,53 @@ import numpy as np
 import pytest
 
 from braingeneers.core.testing import isolated_endpoint, s3_server, store
+from braingeneers.data.metadata import BatchMetadata
+from braingeneers.data.recording import Recording
+from braingeneers.ml import RecordingRef
 
 __all__ = ["isolated_endpoint", "s3_server", "store"]
 
 SAMPLE_RATE = 20_000.0
 
 
-class NpyRecording:
-    """A file-backed recording following the ``Recording`` contract (test double)."""
-
-    def __init__(self, path: Path, gain: float = 0.5, offset: float = 512.0) -> None:
-        self.path = path
-        self._data = np.load(path, mmap_mode="r")
-        self.gain, self.offset = gain, offset
-        self.closed = False
-
-    @property
-    def num_channels(self) -> int:
-        return int(self._data.shape[0])
-
-    @property
-    def num_frames(self) -> int:
-        return int(self._data.shape[1])
-
-    sample_rate = SAMPLE_RATE
-
-    @property
-    def channel_ids(self) -> np.ndarray:
-        return np.arange(self.num_channels, dtype=np.int64) + 100
-
-    def read(
-        self,
-        start: int = 0,
-        stop: int | None = None,
-        channels: Any = None,
-        units: str = "uV",
-        dtype: Any = None,
-    ) -> np.ndarray:
-        stop = self.num_frames if stop is None else stop
-        if not 0 <= start <= stop <= self.num_frames:
-            raise IndexError(f"frames [{start}, {stop}) outside 0..{self.num_frames}")
-        rows = slice(None) if channels is None else np.asarray(channels)
-        raw = np.asarray(self._data[rows, start:stop])
-        if units == "raw":
-            return raw if dtype is None else raw.astype(dtype)
-        return ((raw.astype(np.float64) - self.offset) * self.gain).astype(dtype or np.float32)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @dataclass(frozen=True)
-class NpyOpener:
-    """Picklable opener; appends the opening process id to ``log`` when given."""
+class LoggedRef:
+    """A picklable opener that appends the opening process id to ``log`` and opens ``ref``."""
 
-    path: Path
-    log: Path | None = None
+    ref: RecordingRef
+    log: Path
 
-    def __call__(self) -> NpyRecording:
-        if self.log is not None:
-            with open(self.log, "a") as handle:
-                handle.write(f"{os.getpid()}\n")
-        return NpyRecording(self.path)
+    def __call__(self) -> Recording:
+        with open(self.log, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return self.ref.open()  # type: ignore[return-value]
+
+
+def maxwell_batch(
+    folder: Path, num_channels: int, num_frames: int, seed: int, files: int = 1
+) -> BatchMetadata:
+    """Write synthetic Maxwell files ``rec0..`` (data_store layout) into ``folder``; return the metadata."""
+    from braingeneers.data.formats import maxwell
+    from braingeneers.data.synthetic import synthetic_signal, write_maxwell
+
+    for i in range(files):
+        signal, _ = synthetic_signal(num_channels, num_frames, SAMPLE_RATE, seed=seed + i)
+        counts = (signal.astype(np.int32) + 512).astype(np.uint16)
+        write_maxwell(counts, folder / "original" / "data" / f"rec{i}.raw.h5", layout="data_store")
+    return maxwell.generate_metadata(folder)
 
 
 @pytest.fixture
-def make_recording(tmp_path: Path) -> Callable[..., NpyOpener]:
-    """Return ``make(num_channels, num_frames, seed, log=False)`` writing a recording, giving its opener."""
+def make_recording(tmp_path: Path) -> Callable[..., Any]:
+    """Return ``make(num_channels, num_frames, seed, log=False)``: a real synthetic Maxwell recording.
 
-    def make(num_channels: int = 8, num_frames: int = 5000, seed: int = 0, log: bool = False) -> NpyOpener:
-        rng = np.random.default_rng(seed)
-        data = rng.integers(0, 1024, size=(num_channels, num_frames), dtype=np.int16)
-        path = tmp_path / f"rec-{num_channels}-{num_frames}-{seed}.npy"
-        np.save(path, data)
-        return NpyOpener(path, tmp_path / f"opens-{seed}.log" if log else None)
+    The result is a :class:`RecordingRef` (or, with ``log=True``, a :class:`LoggedRef` recording
+    which processes open it, in ``<tmp>/opens-<seed>.log``); calling it opens the recording.
+    """
+
+    def make(num_channels: int = 8, num_frames: int = 5000, seed: int = 0, log: bool = False) -> Any:
+        meta = maxwell_batch(tmp_path / f"batch-{seed}", num_channels, num_frames, seed)
+        ref = RecordingRef(meta, "rec0")
+        return LoggedRef(ref, tmp_path / f"opens-{seed}.log") if log else ref
 
     return make

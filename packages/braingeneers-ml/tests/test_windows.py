@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from braingeneers.ml import IntervalLabels, WindowDataset
+from braingeneers.ml import IntervalLabels, RecordingRef, WindowDataset
 
 
 def test_every_item_equals_a_direct_read(make_recording):
@@ -26,7 +26,7 @@ def test_raw_units_keep_the_stored_integer_type_and_channel_order(make_recording
     opener = make_recording(num_channels=6, num_frames=300)
     ds = WindowDataset(opener, window=10, channels=[5, 0, 5, 2], units="raw")
     item = ds[17]
-    assert item.dtype == torch.int16
+    assert item.dtype == torch.uint16
     assert item.shape == (4, 10)
     np.testing.assert_array_equal(item.numpy(), opener().read(17, 27, channels=[5, 0, 5, 2], units="raw"))
 
@@ -141,6 +141,24 @@ def test_bad_windows_fail_at_construction(make_recording):
         WindowDataset(42, window=10)
 
 
-def test_a_recording_without_a_reopen_recipe_is_refused(make_recording):
+def test_an_open_recording_is_used_here_and_reopened_from_its_metadata_elsewhere(make_recording):
+    rec = make_recording()()
+    ds = WindowDataset(rec, window=10)
+    assert ds.recording(0) is rec
+    assert ds._cache.openers[0] == RecordingRef(rec.batch, "rec0", prefer_zarr=False)
+    np.testing.assert_array_equal(ds[5].numpy(), rec.read(5, 15))
+
+
+class _Anonymous:
+    num_channels, num_frames, sample_rate, channel_ids = 1, 10, 1.0, np.zeros(1)
+
+    def read(self, start=0, stop=None, channels=None, units="uV", dtype=None):
+        return np.zeros((1, 10))
+
+    def close(self):
+        pass
+
+
+def test_a_recording_without_a_reopen_recipe_is_refused():
     with pytest.raises(TypeError, match="cannot reopen"):
-        WindowDataset(make_recording()(), window=10)
+        WindowDataset(_Anonymous(), window=10)

@@ -60,18 +60,32 @@ class RecordingRef:
         metadata instead of fetching ``metadata.json`` again.
     experiment
         Experiment name or index within the batch.
+    prefer_zarr
+        Read the experiment's Zarr copy (``braingeneers.data.zarr_convert``, at its default
+        location ``<batch>/derived/zarr/<experiment>.zarr``) instead of the original files when
+        a complete copy exists. Checked once, by :meth:`resolved`.
     """
 
     metadata: Any
     experiment: str | int
+    prefer_zarr: bool = True
 
     def resolved(self) -> RecordingRef:
-        """Return a ref holding the loaded ``BatchMetadata`` (loads ``metadata.json`` once)."""
+        """Return a ref holding the loaded ``BatchMetadata``, switched to a complete Zarr copy.
+
+        Loads ``metadata.json`` (once) unless the ref already holds the loaded metadata.
+        """
+        import dataclasses
+
         from braingeneers.data.metadata import BatchMetadata, load_metadata
 
-        if isinstance(self.metadata, BatchMetadata):
-            return self
-        return RecordingRef(load_metadata(self.metadata), self.experiment)
+        batch = self.metadata if isinstance(self.metadata, BatchMetadata) else load_metadata(self.metadata)
+        name = batch.experiment(self.experiment).name
+        if self.prefer_zarr:
+            zarr_batch = _with_zarr_copy(batch, name)
+            if zarr_batch is not None:
+                return dataclasses.replace(self, metadata=zarr_batch, experiment=name, prefer_zarr=False)
+        return dataclasses.replace(self, metadata=batch, experiment=name, prefer_zarr=False)
 
     def open(self) -> RecordingLike:
         """Open the recording (``braingeneers.data.open_experiment``)."""
@@ -86,6 +100,27 @@ class RecordingRef:
 
 
 Opener = Callable[[], RecordingLike]
+
+
+def _with_zarr_copy(batch: Any, name: str) -> Any:
+    """Return ``batch`` with experiment ``name`` reading its complete Zarr copy, or ``None``."""
+    import dataclasses
+
+    from braingeneers.core.errors import BraingeneersError
+
+    try:
+        from braingeneers.data.zarr_convert import zarr_copy, zarr_experiment
+
+        found = zarr_copy(batch, name)
+    except (ImportError, BraingeneersError) as exc:
+        log.debug("no Zarr copy of %s/%s: %s", batch.uuid, name, exc)
+        return None
+    if found is None or found[1] != "complete":
+        return None
+    experiment = batch.experiment(name)
+    log.info("reading %s/%s from its Zarr copy %s", batch.uuid, name, found[0])
+    switched = zarr_experiment(experiment, found[0], experiment.num_frames)
+    return dataclasses.replace(batch, ephys_experiments={**batch.ephys_experiments, name: switched})
 
 
 def as_opener(recording: Any) -> tuple[Opener, RecordingLike | None]:
@@ -109,7 +144,8 @@ def as_opener(recording: Any) -> tuple[Opener, RecordingLike | None]:
                 "zero-argument callable that opens it"
             )
         name = getattr(experiment, "name", experiment)
-        return RecordingRef(batch, name), recording
+        # Workers read what the user opened (no switch to a Zarr copy).
+        return RecordingRef(batch, name, prefer_zarr=False), recording
     if callable(recording):
         return recording, None
     raise TypeError(
