@@ -1,0 +1,135 @@
+"""Worker threads that run user callbacks away from the MQTT network thread.
+
+Back-pressure policy
+--------------------
+Each subscription is pinned to one of ``workers`` threads (by its topic filter), so the
+callbacks of one subscription run one at a time and in arrival order, while a slow
+callback on one subscription does not hold up subscriptions pinned to other workers.
+Each worker has a queue of ``queue_size`` messages. When that queue is full, the
+network thread *waits* for room (it never drops a message); while it waits it reads no
+more packets, so the broker holds the following messages and TCP flow control slows the
+sender. A warning is logged every few seconds while the wait lasts. A callback that
+never returns therefore eventually stalls delivery for every subscription on its worker;
+the stall is logged, never silent.
+
+An exception raised by a callback is logged with its traceback and counted; the worker
+goes on with the next message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["CallbackExecutor"]
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class CallbackExecutor:
+    """Run callbacks on worker threads, one ordered queue per worker.
+
+    Parameters
+    ----------
+    workers
+        Number of worker threads.
+    queue_size
+        Messages each worker may hold before :meth:`submit` waits.
+    name
+        Prefix of the worker threads' names.
+    """
+
+    def __init__(self, workers: int = 4, queue_size: int = 1000, name: str = "braingeneers-callback") -> None:
+        if workers < 1 or queue_size < 1:
+            raise ValueError("workers and queue_size must be at least 1")
+        self.errors = 0
+        self._queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=queue_size) for _ in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._work, args=(q,), name=f"{name}-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+        self._closed = False
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, key: str, fn: Callable[..., object], *args: Any) -> None:
+        """Queue ``fn(*args)`` on the worker owning ``key``; wait while that worker's queue is full."""
+        if self._closed:
+            raise RuntimeError("callback executor is shut down")
+        q = self._queues[zlib.crc32(key.encode("utf-8")) % len(self._queues)]
+        item = (fn, args)
+        try:
+            q.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        started = time.monotonic()
+        next_warning = 5.0
+        while True:
+            try:
+                q.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                waited = time.monotonic() - started
+                if waited >= next_warning:
+                    logger.warning(
+                        "callback queue for %r has been full for %.0f s: a callback is slow or stuck; "
+                        "delivery of further messages is held back until it returns",
+                        key,
+                        waited,
+                    )
+                    next_warning += 5.0
+
+    def _work(self, q: queue.Queue[Any]) -> None:
+        while True:
+            item = q.get()
+            try:
+                if item is _STOP:
+                    return
+                fn, args = item
+                try:
+                    fn(*args)
+                except Exception:
+                    self.errors += 1
+                    logger.exception("callback %s raised; the error is isolated to this message", _name(fn))
+            finally:
+                q.task_done()
+
+    def pending(self) -> int:
+        """Return the number of queued callbacks not yet finished."""
+        return sum(q.unfinished_tasks for q in self._queues)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every queued callback has run; return False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.pending():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Let queued callbacks finish (up to ``timeout`` seconds in total), then stop the workers."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        for q in self._queues:
+            try:
+                q.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Full:
+                logger.warning("callback queue still full at shutdown; its worker is left to finish")
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _name(fn: Callable[..., object]) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)

@@ -1,0 +1,184 @@
+"""The JSON envelope that carries every message this package publishes over MQTT.
+
+A published message becomes one UTF-8 JSON object::
+
+    {"bg": 1, "id": "5f0c...", "ts": "2026-11-24T20:31:07.123456+00:00",
+     "from": "maxone-3", "type": "json", "body": {"COMMAND": "PING-REQUEST"}}
+
+``bg``
+    Envelope version (1). Together with the other five keys it marks the object as an
+    envelope; any other payload is a bare legacy message.
+``id``
+    A random 128-bit hex id, fixed when ``publish_message`` is called. Retransmissions
+    by the client library and redeliveries by the broker carry the same id, so a
+    receiver calls back once per id.
+``ts``
+    UTC time of publication, ISO 8601.
+``from``
+    The sender's broker name (or client id).
+``type``
+    How ``body`` decodes: ``"json"`` (any JSON value), ``"text"`` (a string, kept a
+    string: ``"42"`` stays ``"42"``) or ``"bytes"`` (base64 of the raw bytes).
+
+Bare payloads from legacy peers (or ``mosquitto_pub``) are decoded as the legacy
+broker did: UTF-8 JSON if it parses, else the UTF-8 text, else the raw ``bytes``. They
+carry no id, so they are never deduplicated.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from braingeneers.core.errors import FormatError
+
+__all__ = ["Envelope", "SeenIds", "decode", "encode", "encode_bare"]
+
+_KEYS = frozenset({"bg", "id", "ts", "from", "type", "body"})
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One decoded message: the body plus the envelope fields (None for bare payloads)."""
+
+    body: Any
+    id: str | None = None
+    ts: str | None = None
+    sender: str | None = None
+
+
+def new_id() -> str:
+    """Return a fresh message id (128 random bits as 32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, bytes]:
+    """Wrap ``body`` in an envelope; return ``(id, payload)``.
+
+    Parameters
+    ----------
+    body
+        A ``str`` (sent as text), ``bytes``/``bytearray`` (sent as base64), or any
+        JSON-serializable value (``None`` included).
+    sender
+        Name recorded in ``from``.
+    message_id
+        Reuse an id (a caller's own retry of the same message); new when None.
+
+    Raises
+    ------
+    FormatError
+        ``body`` is not JSON-serializable.
+    """
+    mid = message_id or new_id()
+    if isinstance(body, str):
+        kind, value = "text", body
+    elif isinstance(body, (bytes, bytearray, memoryview)):
+        kind, value = "bytes", base64.b64encode(bytes(body)).decode("ascii")
+    else:
+        kind, value = "json", body
+    doc = {
+        "bg": 1,
+        "id": mid,
+        "ts": datetime.now(timezone.utc).isoformat(),
+        "from": sender,
+        "type": kind,
+        "body": value,
+    }
+    try:
+        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise FormatError(
+            f"message body of type {type(body).__name__} is not JSON-serializable: {exc}"
+        ) from None
+    return mid, text.encode("utf-8")
+
+
+def encode_bare(body: Any) -> bytes:
+    """Encode ``body`` the legacy way (no envelope): text and bytes raw, anything else JSON."""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    try:
+        return json.dumps(body, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise FormatError(
+            f"message body of type {type(body).__name__} is not JSON-serializable: {exc}"
+        ) from None
+
+
+def _not_json(body: Any, exc: Exception) -> FormatError:
+    return FormatError(f"message body of type {type(body).__name__} is not JSON-serializable: {exc}")
+
+
+def _bare(payload: bytes) -> Any:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def decode(payload: bytes) -> Envelope:
+    """Decode a received payload: an envelope if it is one, else a bare legacy message."""
+    if payload[:1] != b"{":
+        return Envelope(_bare(payload))
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return Envelope(_bare(payload))
+    if not isinstance(doc, dict) or doc.keys() != _KEYS or doc.get("bg") != 1:
+        return Envelope(doc)
+    kind, value = doc["type"], doc["body"]
+    if kind == "bytes" and isinstance(value, str):
+        try:
+            value = base64.b64decode(value, validate=True)
+        except ValueError:
+            return Envelope(doc)
+    elif kind not in ("json", "text"):
+        return Envelope(doc)
+    mid = doc["id"] if isinstance(doc["id"], str) and doc["id"] else None
+    return Envelope(value, mid, doc["ts"], doc["from"])
+
+
+class SeenIds:
+    """A bounded record of message ids already handled (oldest forgotten first).
+
+    Parameters
+    ----------
+    capacity
+        How many ids to remember. A duplicate that arrives after more than this many
+        newer messages is not recognised.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._ids
+
+    def add(self, message_id: str) -> bool:
+        """Record ``message_id``; return False if it was already recorded (a duplicate)."""
+        if message_id in self._ids:
+            return False
+        self._ids[message_id] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+    def clear(self) -> None:
+        """Forget every id."""
+        self._ids.clear()

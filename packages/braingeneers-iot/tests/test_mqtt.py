@@ -1,0 +1,339 @@
+"""MessageBroker over MQTT against a real mosquitto: payloads, topic rules, callbacks, status, interop."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import threading
+import time
+from typing import Any
+
+import pytest
+from iot_servers import MQTT_PASSWORD, MQTT_READER, MQTT_READER_PASSWORD, MQTT_USER, Mosquitto, wait_until
+
+from braingeneers.core.errors import AuthError
+from braingeneers.iot.errors import ClientIdConflictError, MessagingError, PublishError
+from braingeneers.iot.messaging import CallableQueue
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
+
+PAYLOADS: list[Any] = [
+    {"COMMAND": "PING-REQUEST", "nested": {"a": [1, 2.5, None, True]}},
+    [1, "two", 3.0],
+    42,
+    -1.25,
+    None,
+    True,
+    "42",
+    "",
+    "plain text with ünïcode ✓",
+    '{"looks": "like json"}',
+    b"\x00\xff\xfe raw bytes",
+    b"",
+]
+
+
+def test_every_payload_type_round_trips_unchanged(make_broker: Any) -> None:
+    sub = make_broker("sub-roundtrip")
+    pub = make_broker("pub-roundtrip")
+    got: queue.Queue[tuple[str, Any]] = sub.subscribe_message("rt/#")
+    assert isinstance(got, CallableQueue)
+    for i, payload in enumerate(PAYLOADS):
+        pub.publish_message(f"rt/{i}", payload, confirm_receipt=True)
+    received = {}
+    for _ in PAYLOADS:
+        topic, message = got.get(timeout=10)
+        received[int(topic.split("/")[1])] = message
+    for i, payload in enumerate(PAYLOADS):
+        assert received[i] == payload, i
+        assert type(received[i]) is type(payload), (i, received[i])
+
+
+def test_wildcards_follow_mqtt_rules(make_broker: Any) -> None:
+    sub = make_broker()  # unnamed: no status or client marker topics to see under '#'
+    pub = make_broker()
+    hash_q = sub.subscribe_message("a/#")
+    plus_q = sub.subscribe_message("x/+/y")
+    all_q = sub.subscribe_message("#")
+    pub.publish_message("a", 1, confirm_receipt=True)  # a/# matches its parent level
+    pub.publish_message("x//y", 2, confirm_receipt=True)  # + matches an empty level
+    pub.publish_message("x/b/c/y", 3, confirm_receipt=True)  # + is exactly one level
+    assert hash_q.get(timeout=10) == ("a", 1)
+    assert plus_q.get(timeout=10) == ("x//y", 2)
+    seen = {all_q.get(timeout=10)[0] for _ in range(3)}
+    assert seen == {"a", "x//y", "x/b/c/y"}  # '#' never delivers $SYS topics
+    time.sleep(0.3)
+    assert plus_q.empty()
+    assert hash_q.empty()
+    assert all_q.empty()
+
+
+def test_paho_matcher_rules_used_without_subscription_ids() -> None:
+    from paho.mqtt.client import topic_matches_sub
+
+    assert topic_matches_sub("a/#", "a")
+    assert topic_matches_sub("x/+/y", "x//y")
+    assert not topic_matches_sub("#", "$SYS/broker/uptime")
+    assert not topic_matches_sub("+/broker/uptime", "$SYS/broker/uptime")
+
+
+def test_invalid_filters_are_rejected_before_sending(make_broker: Any) -> None:
+    sub = make_broker("sub-invalid")
+    for bad in ["", "a/#/b", "a/b#", "a+/b"]:
+        with pytest.raises(ValueError, match="topic filter"):
+            sub.subscribe_message(bad, lambda t, m: None)
+
+
+def test_overlapping_subscriptions_each_called_once(make_broker: Any) -> None:
+    sub = make_broker("sub-overlap")
+    pub = make_broker("pub-overlap")
+    calls: dict[str, list[Any]] = {"a/#": [], "a/+": [], "a/b": []}
+    for filt in calls:
+        sub.subscribe_message(filt, lambda t, m, f=filt: calls[f].append(m))
+    for i in range(20):
+        pub.publish_message("a/b", i)
+    assert wait_until(lambda: all(len(v) == 20 for v in calls.values()))
+    time.sleep(0.3)
+    assert {k: sorted(v) for k, v in calls.items()} == {k: list(range(20)) for k in calls}
+
+
+def test_bare_legacy_payloads_are_received_and_not_deduplicated(make_broker: Any) -> None:
+    sub = make_broker("sub-legacy")
+    legacy = make_broker("pub-legacy", envelope=False)
+    got = sub.subscribe_message("legacy/+")
+    legacy.publish_message("legacy/json", {"COMMAND": "PING-REQUEST"}, confirm_receipt=True)
+    legacy.publish_message("legacy/json", {"COMMAND": "PING-REQUEST"}, confirm_receipt=True)
+    legacy.publish_message("legacy/text", "hello", confirm_receipt=True)
+    assert [got.get(timeout=10) for _ in range(3)] == [
+        ("legacy/json", {"COMMAND": "PING-REQUEST"}),
+        ("legacy/json", {"COMMAND": "PING-REQUEST"}),
+        ("legacy/text", "hello"),
+    ]
+
+
+def test_raising_callback_is_isolated(make_broker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    sub = make_broker("sub-raise")
+    pub = make_broker("pub-raise")
+
+    def boom(topic: str, message: Any) -> None:
+        raise RuntimeError(f"callback failure {message}")
+
+    sub.subscribe_message("bad/topic", boom)
+    good = sub.subscribe_message("good/topic")
+    for i in range(5):
+        pub.publish_message("bad/topic", i)
+        pub.publish_message("good/topic", i)
+    assert [good.get(timeout=10)[1] for _ in range(5)] == list(range(5))
+    assert wait_until(lambda: sub.mqtt_connection.callback_errors == 5)
+    assert "callback failure 4" in caplog.text
+    pub.publish_message("good/topic", "after", confirm_receipt=True)
+    assert good.get(timeout=10) == ("good/topic", "after")
+
+
+def test_slow_callback_does_not_block_other_subscriptions_or_keepalive(make_broker: Any) -> None:
+    sub = make_broker("sub-slow", keepalive=1, workers=2)
+    pub = make_broker("pub-slow")
+    release = threading.Event()
+    sub.subscribe_message("slow", lambda t, m: release.wait(10))
+    # pick a filter pinned to the other worker
+    fast = None
+    import zlib
+
+    for i in range(100):
+        filt = f"fast{i}"
+        if zlib.crc32(filt.encode()) % 2 != zlib.crc32(b"slow") % 2:
+            fast = filt
+            break
+    assert fast is not None
+    got = sub.subscribe_message(fast)
+    pub.publish_message("slow", 1, confirm_receipt=True)
+    time.sleep(3.5)  # > 1.5 x keepalive while the slow callback blocks its worker
+    pub.publish_message(fast, 2, confirm_receipt=True)
+    assert got.get(timeout=10) == (fast, 2)
+    assert sub.mqtt_connection.disconnects == 0
+    release.set()
+
+
+def test_confirm_receipt_inside_a_callback(make_broker: Any) -> None:
+    sub = make_broker("sub-confirm")
+    pub = make_broker("pub-confirm")
+    replies = pub.subscribe_message("reply")
+    results: list[Any] = []
+
+    def on_request(topic: str, message: Any) -> None:
+        handle = sub.publish_message("reply", {"re": message}, confirm_receipt=True)
+        results.append(handle.is_published())
+
+    sub.subscribe_message("request", on_request)
+    pub.publish_message("request", 7)
+    assert replies.get(timeout=10) == ("reply", {"re": 7})
+    assert wait_until(lambda: results == [True])
+
+
+def test_publish_handle_waits_for_puback(make_broker: Any) -> None:
+    pub = make_broker("pub-handle")
+    handle = pub.publish_message("h/1", "x")
+    assert handle.wait(10) is True
+    assert handle.is_published()
+    assert len(handle.message_id or "") == 32
+
+
+def test_publish_denied_by_acl_is_reported(make_broker: Any) -> None:
+    reader = make_broker("reader-1", username=MQTT_READER, password=MQTT_READER_PASSWORD, status=False)
+    with pytest.raises(PublishError, match="Not authorized"):
+        reader.publish_message("denied/topic", 1, confirm_receipt=True)
+
+
+def test_unsubscribe_stops_delivery(make_broker: Any) -> None:
+    sub = make_broker("sub-unsub")
+    pub = make_broker("pub-unsub")
+    got = sub.subscribe_message("u/1")
+    pub.publish_message("u/1", 1, confirm_receipt=True)
+    assert got.get(timeout=10) == ("u/1", 1)
+    sub.unsubscribe_message("u/1")
+    sub.unsubscribe_message("never/subscribed")  # no error
+    pub.publish_message("u/1", 2, confirm_receipt=True)
+    time.sleep(0.5)
+    assert got.empty()
+
+
+def test_wrong_password_raises_auth_error_without_retry_loop(mosquitto: Mosquitto, make_broker: Any) -> None:
+    started = time.monotonic()
+    with pytest.raises(AuthError, match="refused user 'device'"):
+        make_broker("bad-pw", password="wrong", connect_timeout=5).publish_message("x", 1)
+    assert time.monotonic() - started < 4
+    time.sleep(1.5)
+    log = (mosquitto.workdir / "mosquitto.log").read_text()
+    assert log.count("braingeneers-bad-pw") <= 2, log  # one attempt (and its disconnect), no loop
+
+
+def test_unreachable_broker_raises_after_connect_timeout(make_broker: Any) -> None:
+    from braingeneers.core.testing import free_port
+
+    broker = make_broker("nobody-home", port=free_port(), connect_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(MessagingError, match="could not connect"):
+        broker.publish_message("x", 1)
+    assert 1.0 < time.monotonic() - started < 5
+
+
+def test_client_id_collision_is_reported_without_takeover_loop(make_broker: Any) -> None:
+    first = make_broker("twin")
+    first.publish_message("t", 1, confirm_receipt=True)
+    second = make_broker("twin")
+    second.publish_message("t", 2, confirm_receipt=True)
+    assert wait_until(lambda: isinstance(first.mqtt_connection._fatal, ClientIdConflictError), 5)
+    with pytest.raises(ClientIdConflictError, match="braingeneers-twin"):
+        first.publish_message("t", 3)
+    # The newer client keeps the id: at most one reconnect (when the older one came back
+    # once and learnt it was superseded), then a stable connection.
+    assert wait_until(lambda: second.mqtt_connection.is_connected, 5)
+    counts = (second.mqtt_connection.connects, first.mqtt_connection.connects)
+    time.sleep(3)
+    assert (second.mqtt_connection.connects, first.mqtt_connection.connects) == counts
+    assert counts[0] <= 2
+    assert counts[1] <= 2
+    second.publish_message("t", 4, confirm_receipt=True)
+
+
+def test_status_topic_online_offline_and_last_will(make_broker: Any) -> None:
+    from faultproxy import FaultProxy
+
+    watcher = make_broker("watcher")
+    statuses = watcher.subscribe_message("braingeneers/status/+")
+    with FaultProxy(watcher.mqtt_config.port) as proxy:
+        device = make_broker("device-7", port=proxy.port, keepalive=2)
+        assert device.status_topic == "braingeneers/status/device-7"
+        device.publish_message("noop", 0, confirm_receipt=True)
+
+        def next_state() -> str:
+            while True:
+                topic, msg = statuses.get(timeout=15)
+                if topic == "braingeneers/status/device-7":
+                    return str(msg["state"]) + ":" + str(msg["reason"])
+
+        assert next_state() == "online:connected"
+        proxy.close_all()  # a crash as the broker sees it: the last will fires
+        assert next_state() == "offline:connection lost"
+        assert next_state() == "online:connected"  # the client reconnected by itself
+        device.shutdown()
+        assert next_state() == "offline:shutdown"
+
+
+def test_mosquitto_clients_interoperate(mosquitto: Mosquitto, make_broker: Any) -> None:
+    from braingeneers.core.testing import require_binary
+
+    pub_bin, sub_bin = require_binary("mosquitto_pub"), require_binary("mosquitto_sub")
+    auth = ["-h", "127.0.0.1", "-p", str(mosquitto.port), "-u", MQTT_USER, "-P", MQTT_PASSWORD]
+    ours = make_broker("interop")
+    got = ours.subscribe_message("interop/in")
+    subprocess.run(
+        [pub_bin, *auth, "-q", "1", "-t", "interop/in", "-m", '{"COMMAND": "PING-REQUEST"}'], check=True
+    )
+    subprocess.run([pub_bin, *auth, "-q", "1", "-t", "interop/in", "-m", "just text"], check=True)
+    assert got.get(timeout=10) == ("interop/in", {"COMMAND": "PING-REQUEST"})
+    assert got.get(timeout=10) == ("interop/in", "just text")
+
+    reader = subprocess.Popen(
+        [sub_bin, *auth, "-q", "1", "-t", "interop/out", "-C", "1", "-W", "20"], stdout=subprocess.PIPE
+    )
+    try:
+        time.sleep(0.5)
+        deadline = time.monotonic() + 15
+        while reader.poll() is None and time.monotonic() < deadline:
+            ours.publish_message("interop/out", {"value": 42}, confirm_receipt=True)
+            time.sleep(0.3)
+        out, _ = reader.communicate(timeout=20)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    envelope = json.loads(out)
+    assert envelope["body"] == {"value": 42}
+    assert envelope["from"] == "interop"
+    assert len(envelope["id"]) == 32
+
+
+def test_publish_while_broker_down_is_queued_not_raised(mosquitto: Mosquitto, make_broker: Any) -> None:
+    sub = make_broker("sub-down")
+    pub = make_broker("pub-down")
+    got = sub.subscribe_message("down/+")
+    pub.publish_message("down/0", 0, confirm_receipt=True)
+    assert got.get(timeout=10) == ("down/0", 0)
+    mosquitto.stop(signal.SIGTERM)
+    assert wait_until(lambda: not pub.mqtt_connection.is_connected, 5)
+    handles = [pub.publish_message(f"down/{i}", i) for i in range(1, 51)]
+    assert not any(h.is_published() for h in handles)
+    mosquitto.start()
+    assert all(h.wait(20) for h in handles)
+    received = sorted(got.get(timeout=20)[1] for _ in range(50))
+    assert received == list(range(1, 51))
+
+
+def test_offline_subscriber_receives_backlog(make_broker: Any) -> None:
+    sub = make_broker("backlog-sub")
+    sub.subscribe_message("backlog/#", lambda t, m: None)
+    sub.shutdown()
+    pub = make_broker("backlog-pub")
+    for i in range(100):
+        pub.publish_message(f"backlog/{i % 3}", i)
+    assert wait_until(lambda: pub.mqtt_connection.pending() == 0)
+    got: CallableQueue = CallableQueue()
+    again = make_broker("backlog-sub")  # same name -> same client id and persistent session
+    again.subscribe_message("backlog/#", got)
+    assert sorted(got.get(timeout=10)[1] for _ in range(100)) == list(range(100))
+
+
+def test_clean_session_broker_gets_no_backlog(make_broker: Any) -> None:
+    sub = make_broker("clean-sub", persistent_session=False)
+    sub.subscribe_message("cleanlog/#", lambda t, m: None)
+    sub.shutdown()
+    pub = make_broker("clean-pub")
+    pub.publish_message("cleanlog/1", 1, confirm_receipt=True)
+    again = make_broker("clean-sub", persistent_session=False)
+    got = again.subscribe_message("cleanlog/#")
+    pub.publish_message("cleanlog/2", 2, confirm_receipt=True)
+    assert got.get(timeout=10) == ("cleanlog/2", 2)
+    time.sleep(0.3)
+    assert got.empty()
