@@ -26,7 +26,6 @@ from zarr.storage import MemoryStore
 
 from braingeneers.data.synthetic.signal import synthetic_signal
 
-
 #: The codec and chunk shape of ``DEFAULT_LAYOUT`` (the ratios are relative to it).
 CHOSEN = ("blosc-zstd1 bitshuffle", (64, 16384))
 
