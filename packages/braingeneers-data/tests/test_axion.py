@@ -275,3 +275,34 @@ def test_a_partial_trailing_frame_to_eof_is_dropped(tmp_path: Path) -> None:
     with open(path, "ab") as out:
         out.write(b"\x01\x02\x03")
     assert parse_file(path).num_frames == 20
+
+
+@pytest.mark.parametrize("well", ["A1", "B2"])
+def test_open_experiment_reads_across_file_boundaries_exactly(tmp_path: Path, well: str) -> None:
+    """The legacy reader crashed on the second file (#122); every boundary and selection must be exact."""
+    from braingeneers.data.recording import open_experiment
+
+    folder, data = batch(tmp_path, frames=1000, per_file=400)
+    meta = load_metadata(folder)
+    columns = np.asarray(
+        meta.extra["axion_per_well_channel_map"][["A1", "A2", "A3", "B1", "B2", "B3"].index(well)]
+    )
+    well_data = data[columns]
+    with open_experiment(folder, well) as rec:
+        assert rec.shape == (64, 1000)
+        assert rec.sample_rate == 12500.0
+        np.testing.assert_array_equal(rec.read(units="raw"), well_data)
+        for start, stop in [(399, 401), (0, 400), (350, 850), (799, 1000), (400, 800)]:
+            np.testing.assert_array_equal(rec.read(start, stop, units="raw"), well_data[:, start:stop])
+        picked = [63, 0, 17, 0]
+        np.testing.assert_array_equal(
+            rec.read(390, 810, channels=picked, units="raw"), well_data[picked, 390:810]
+        )
+        sliced = rec[5, np.int64(398) : np.int64(402)]  # numpy-style: µV, an int channel drops its axis
+        np.testing.assert_allclose(sliced, well_data[5, 398:402] * SCALE * 1e6, rtol=1e-6)
+        micro = rec.read(395, 405, channels=[1, 2], units="uV")
+        np.testing.assert_allclose(micro, well_data[[1, 2], 395:405] * SCALE * 1e6, rtol=1e-6)
+        half = rec.read(395, 405, channels=[1, 2], units="uV", dtype="float16")
+        np.testing.assert_allclose(half, micro, rtol=2e-3, atol=2e-3)
+        with pytest.raises(IndexError, match=r"valid frames are 0\.\.1000"):
+            rec.read(990, 1001)
