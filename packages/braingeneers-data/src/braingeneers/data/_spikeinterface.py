@@ -47,7 +47,7 @@ def as_spikeinterface(recording: Recording) -> Any:
             self.set_channel_offsets(-info.offset * info.gain_uv)
             if info.positions is not None:
                 positions = np.nan_to_num(np.asarray(info.positions, dtype=np.float64), nan=0.0)
-                self.set_channel_locations(positions)
+                self.set_property("location", positions)
             self._kwargs: dict[str, Any] = {}
 
     return _Recording(recording)

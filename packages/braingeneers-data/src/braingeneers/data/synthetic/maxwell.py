@@ -83,7 +83,7 @@ def _write_slabs(dataset: Any, data: Any, row_index: np.ndarray | None, slab: in
 
 def _dataset_options(compression: int | str | None, chunks: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
-    if compression is not None:
+    if compression is not None and chunks is not None:
         options["compression"] = compression
         if isinstance(compression, int):
             options["allow_unknown_filter"] = True
@@ -93,6 +93,8 @@ def _dataset_options(compression: int | str | None, chunks: Any) -> dict[str, An
 
 
 def _chunks(rows: int, frames: int, chunks: Any) -> Any:
+    if frames == 0 or rows == 0:
+        return None
     if chunks == "time":
         return (max(rows, 1), max(1, min(frames, 2048)))
     if chunks == "row":
