@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["synthetic_signal"]
@@ -29,6 +31,7 @@ def synthetic_signal(
     noise: float = 6.0,
     amplitude: float = 80.0,
     lfp: float = 15.0,
+    spike_frames: Sequence[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Return int16 counts with noise, spikes and a slow drift, and the spike frames.
 
@@ -48,6 +51,10 @@ def synthetic_signal(
         Peak spike amplitude in counts (the trough is negative).
     lfp
         Amplitude in counts of the slow (1-10 Hz) drift, different per channel.
+    spike_frames
+        Instead of Poisson spikes, the frames where each channel's spikes start (one array per
+        channel, e.g. trains with network bursts); ``spikes`` is then ignored. Frames closer than
+        one waveform to the end are dropped from the returned ground truth.
 
     Returns
     -------
@@ -69,14 +76,20 @@ def synthetic_signal(
             signal[c] += np.float32(lfp) * np.sin(2 * np.pi * freqs[c] * t + phases[c])
     wave = (_waveform(sample_rate) * amplitude).astype(np.float32)
     width = len(wave)
-    spike_frames: list[np.ndarray] = []
+    if spike_frames is not None and len(spike_frames) != num_channels:
+        raise ValueError(f"spike_frames has {len(spike_frames)} trains for {num_channels} channels")
+    truth: list[np.ndarray] = []
     for c in range(num_channels):
-        count = rng.poisson(spikes * num_frames / sample_rate) if spikes > 0 else 0
-        frames = np.sort(rng.integers(0, max(num_frames - width, 1), size=count)).astype(np.int64)
-        if num_frames < width:
-            frames = frames[:0]
+        if spike_frames is not None:
+            frames = np.sort(np.asarray(spike_frames[c], dtype=np.int64))
+            frames = frames[(frames >= 0) & (frames <= num_frames - width)]
+        else:
+            count = rng.poisson(spikes * num_frames / sample_rate) if spikes > 0 else 0
+            frames = np.sort(rng.integers(0, max(num_frames - width, 1), size=count)).astype(np.int64)
+            if num_frames < width:
+                frames = frames[:0]
         for f in frames:
             signal[c, f : f + width] += wave
-        spike_frames.append(frames)
+        truth.append(frames)
     np.clip(signal, -32768, 32767, out=signal)
-    return np.rint(signal).astype(np.int16), spike_frames
+    return np.rint(signal).astype(np.int16), truth
