@@ -33,9 +33,11 @@ class ChunkStream:
 
     ``data`` is a tensor ``[channels, chunk]``; consecutive chunks start ``chunk - overlap``
     frames apart and the last one of a recording is zero-padded past its end (``pad_last``)
-    or shorter. This is a ``torch.utils.data.IterableDataset``: with ``num_workers=k`` worker
-    ``w`` reads chunks ``w, w + k, ...`` so that a DataLoader returns them in recording order;
-    distributed ranks split the chunks the same way first. Each worker opens its own handles.
+    or shorter. This is a ``torch.utils.data.IterableDataset``: with ``num_workers=k`` the chunks
+    are dealt to the workers in groups of ``group`` consecutive chunks, round robin, so that a
+    DataLoader with ``batch_size=group`` (or ``None`` and ``group=1``) returns them in recording
+    order; distributed ranks split the chunks one by one first. Each worker opens its own
+    handles.
 
     Parameters
     ----------
@@ -50,6 +52,9 @@ class ChunkStream:
         As for :class:`~braingeneers.ml.windows.WindowDataset`.
     pad_last
         Zero-pad the last chunk of each recording to ``chunk`` frames so chunks batch.
+    group
+        Consecutive chunks each worker takes at a time; set it to the DataLoader's
+        ``batch_size``.
     num_replicas, rank
         Distributed sharding; default the initialised ``torch.distributed`` group.
     """
@@ -65,6 +70,7 @@ class ChunkStream:
         dtype: Any = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         pad_last: bool = True,
+        group: int = 1,
         num_replicas: int | None = None,
         rank: int | None = None,
     ) -> None:
@@ -84,6 +90,9 @@ class ChunkStream:
         self._read_dtype, self._convert = _dtypes.resolve(units, dtype, "ChunkStream")
         self.transform = transform
         self.pad_last = pad_last
+        self.group = int(group)
+        if self.group < 1:
+            raise ValueError(f"ChunkStream: group must be >= 1, got {group}")
         self.num_replicas, self.rank = _world(num_replicas, rank)
         step = self.chunk - self.overlap
         plan = []
@@ -105,7 +114,8 @@ class ChunkStream:
         mine = self.plan[self.rank :: self.num_replicas]
         info = get_worker_info()
         if info is not None:
-            mine = mine[info.id :: info.num_workers]
+            turn = (np.arange(len(mine)) // self.group) % info.num_workers
+            mine = mine[turn == info.id]
         for rec, start in mine.tolist():
             yield self._read(rec, start), rec, start
 
