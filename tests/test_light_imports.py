@@ -12,7 +12,14 @@ import sys
 
 import pytest
 
-from .conftest import COMPONENTS
+from .conftest import COMPONENTS, ROOT
+
+# Every package (folder with an __init__.py) of the namespace, e.g. braingeneers.data.formats.
+SUBPACKAGES = sorted(
+    ".".join(init.parent.relative_to(src).parts)
+    for src in ROOT.glob("packages/*/src")
+    for init in src.glob("braingeneers/**/__init__.py")
+)
 
 HEAVY = (
     "boto3",
@@ -29,6 +36,9 @@ HEAVY = (
     "awswrangler",
     "h5py",
     "zarr",
+    "scipy",
+    "numcodecs",
+    "pytest",
 )
 
 
@@ -43,10 +53,14 @@ def _loaded_after_import(module: str) -> set[str]:
     return set(json.loads(proc.stdout))
 
 
-@pytest.mark.parametrize("sub", COMPONENTS)
-def test_subpackage_import_loads_no_heavy_dependency(sub: str) -> None:
-    loaded = _loaded_after_import(f"braingeneers.{sub}")
-    assert not loaded & set(HEAVY), f"import braingeneers.{sub} loaded {sorted(loaded & set(HEAVY))}"
+@pytest.mark.parametrize("module", SUBPACKAGES)
+def test_subpackage_import_loads_no_heavy_dependency(module: str) -> None:
+    loaded = _loaded_after_import(module)
+    assert not loaded & set(HEAVY), f"import {module} loaded {sorted(loaded & set(HEAVY))}"
+
+
+def test_every_component_is_checked() -> None:
+    assert {f"braingeneers.{sub}" for sub in COMPONENTS} <= set(SUBPACKAGES)
 
 
 def test_heavy_modules_are_importable_here() -> None:
