@@ -217,9 +217,9 @@ def s3_section(folder: Path) -> None:
 
         size_mb = experiment.blocks[0].num_frames * 2 * CHANNELS / 1e6
         print(
-            f"note: moto serves a range by copying the whole object: one 1 MiB range GET of this {size_mb:.0f} MB "
-            f"object takes {timed(one_mib, 3) * 1e3:.0f} ms, so over moto the request count, not the bytes, "
-            "sets the time (real S3 does not behave like this)"
+            "note: moto serves a range by copying the whole object: one 1 MiB range GET of this "
+            f"{size_mb:.0f} MB object takes {timed(one_mib, 3) * 1e3:.0f} ms, so over moto the request "
+            "count, not the bytes, sets the time (real S3 does not behave like this)"
         )
     finally:
         proc.terminate()
