@@ -493,3 +493,37 @@ def test_s3_going_away_leaves_a_resumable_store(tmp_path: Path, s3_server: str) 
         finally:
             os.environ.pop("BRAINGENEERS_S3_MAX_ATTEMPTS", None)
             os.environ.pop("BRAINGENEERS_S3_TIMEOUT", None)
+
+
+def test_job_array_tasks_started_together_then_finalized(tmp_path: Path, store: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    meta = publish(axion_batch(tmp_path, frames=2600, per_file=1000))
+    name = "B2"
+    with ThreadPoolExecutor(3) as pool:
+        parts = list(
+            pool.map(
+                lambda i: convert_experiment(meta, name, layout=SMALL, task=(i, 3), progress=False), range(3)
+            )
+        )
+    ranges = parts[0].ranges
+    assert sorted(r for part in parts for r in part.converted) == list(range(ranges))
+    assert store_status(default_store_uri(meta, name)) == "converting"
+    final = convert_experiment(meta, name, layout=SMALL, progress=False)
+    assert final.complete
+    assert final.converted == []
+    copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
+    copy_meta.ephys_experiments[name] = zarr_experiment(meta.ephys_experiments[name], final.store, 2600)
+    with open_experiment(copy_meta, name) as rec, open_experiment(meta, name) as original:
+        np.testing.assert_array_equal(rec.read(units="raw"), original.read(units="raw"))
+
+
+def test_python_older_than_311_gets_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import namedtuple
+
+    from braingeneers.core.errors import ConfigError
+    from braingeneers.data.zarr_store import require_zarr
+
+    monkeypatch.setattr(sys, "version_info", namedtuple("V", "major minor micro")(3, 10, 14))
+    with pytest.raises(ConfigError, match=r"Python 3\.11 or newer"):
+        require_zarr()

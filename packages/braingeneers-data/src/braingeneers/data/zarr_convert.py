@@ -22,6 +22,7 @@ Layout and codec come from the codec study in ``docs/zarr.md`` (``DEFAULT_LAYOUT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -391,48 +392,62 @@ def _prepare(
         "shape": [num_channels, num_frames],
         "dtype": dtype.str,
     }
-    if existing is not None and not overwrite:
-        if existing.get("fingerprint") != fingerprint:
-            raise ConflictError(
-                f"{store_uri} holds a Zarr copy of other data (different source files, sizes or layout); "
-                "pass --overwrite (overwrite=True) to replace it"
-            )
-        return existing
-    info: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "status": "converting",
-        "num_frames": num_frames,
-        "range_frames": shard[1],
-        "ranges": max(1, -(-num_frames // shard[1])),
-        "fingerprint": fingerprint,
-        "source": {
-            "batch": batch.to_dict(),
-            "base": batch.source,
-            "uuid": batch.uuid,
-            "experiment": experiment.name,
-            "files": files,
-        },
-        "converter": {"name": "braingeneers-data", "version": _converter_version()},
-        "created": datetime.now(timezone.utc).isoformat(),
-    }
-    store = open_store(store_uri, read_only=False)
-    group = zarr.open_group(store, mode="w", attributes={"braingeneers": info})
-    group.create_array(
-        ARRAY_NAME,
-        shape=(num_channels, num_frames),
-        dtype=dtype,
-        chunks=(layout.chunk_channels, layout.chunk_frames),
-        shards=shard,
-        compressors=layout.compressors(),
-        fill_value=0,
-        attributes={
-            "sample_rate": sample_rate,
-            "units": "counts",
-            "dimension_names": ["channel", "frame"],
-            "block_first_frames": [f["first_frame"] for f in files],
-            **channels,
-        },
+    if existing is not None and not overwrite and existing.get("fingerprint") != fingerprint:
+        raise ConflictError(
+            f"{store_uri} holds a Zarr copy of other data (different source files, sizes or layout); "
+            "pass --overwrite (overwrite=True) to replace it"
+        )
+    info = (
+        existing
+        if existing is not None and not overwrite
+        else {
+            "format_version": FORMAT_VERSION,
+            "status": "converting",
+            "num_frames": num_frames,
+            "range_frames": shard[1],
+            "ranges": max(1, -(-num_frames // shard[1])),
+            "fingerprint": fingerprint,
+            "source": {
+                "batch": batch.to_dict(),
+                "base": batch.source,
+                "uuid": batch.uuid,
+                "experiment": experiment.name,
+                "files": files,
+            },
+            "converter": {"name": "braingeneers-data", "version": _converter_version()},
+            "created": datetime.now(timezone.utc).isoformat(),
+        }
     )
+    store = open_store(store_uri, read_only=False)
+    # Never "w" unless asked to overwrite: tasks of a job array may prepare the same store at
+    # once, and "w" would delete the progress records of ranges another task already finished.
+    try:
+        group = zarr.open_group(store, mode="w" if overwrite else "a", attributes={"braingeneers": info})
+    except zarr.errors.ContainsGroupError:  # another task created it between the check and the write
+        group = zarr.open_group(store, mode="r+")
+    if existing is None and not overwrite:
+        group.attrs["braingeneers"] = info
+    if ARRAY_NAME in group and not overwrite:
+        return info
+    # ContainsArrayError: another task created it a moment ago, from the same source (same fingerprint).
+    with contextlib.suppress(zarr.errors.ContainsArrayError):
+        group.create_array(
+            ARRAY_NAME,
+            shape=(num_channels, num_frames),
+            dtype=dtype,
+            chunks=(layout.chunk_channels, layout.chunk_frames),
+            shards=shard,
+            compressors=layout.compressors(),
+            fill_value=0,
+            attributes={
+                "sample_rate": sample_rate,
+                "units": "counts",
+                "dimension_names": ["channel", "frame"],
+                "block_first_frames": [f["first_frame"] for f in files],
+                **channels,
+            },
+            overwrite=overwrite,
+        )
     return info
 
 
