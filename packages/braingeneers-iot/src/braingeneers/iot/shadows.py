@@ -14,6 +14,7 @@ exact guarantee.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ __all__ = [
     "Shadows",
     "Thing",
     "Well",
+    "for_broker",
 ]
 
 _log = logging.getLogger(__name__)
@@ -262,7 +264,7 @@ class Shadows:
         self,
         endpoint: str | None = None,
         *,
-        credentials: str | Path | IO[str] | None = None,
+        credentials: str | os.PathLike[str] | IO[str] | None = None,
         token_provider: HeaderSource | None = None,
         use_auth: bool | None = None,
         trust_env: bool | None = None,
@@ -580,10 +582,10 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _endpoint_from(credentials: str | Path | IO[str] | None) -> str:
+def _endpoint_from(credentials: str | os.PathLike[str] | IO[str] | None) -> str:
     from braingeneers.core.config import CredentialsFile
 
-    if credentials is None or isinstance(credentials, (str, Path)):
+    if credentials is None or isinstance(credentials, (str, os.PathLike)):
         return CredentialsFile.load(credentials).strapi().endpoint
     import configparser
 
@@ -591,6 +593,11 @@ def _endpoint_from(credentials: str | Path | IO[str] | None) -> str:
     parser.read_string(credentials.read(), source="<credentials stream>")
     sections = {name: dict(parser.items(name)) for name in parser.sections()}
     return CredentialsFile(Path("<credentials stream>"), sections).strapi().endpoint
+
+
+def for_broker(broker: Any) -> Shadows:
+    """Return the shadows client of a ``MessageBroker``: same credentials file, shared token provider."""
+    return Shadows(credentials=getattr(broker, "credentials_file", None))
 
 
 class DatabaseInteractor:
@@ -602,7 +609,7 @@ class DatabaseInteractor:
 
     def __init__(  # noqa: PLR0917 - the legacy positional signature
         self,
-        credentials: str | Path | IO[str] | None = None,
+        credentials: str | os.PathLike[str] | IO[str] | None = None,
         overwrite_endpoint: str | None = None,
         overwrite_api_key: str | None = None,
         jwt_service_token: Any = None,
