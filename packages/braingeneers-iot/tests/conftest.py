@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the test helper modules beside this file
 
-from iot_servers import MQTT_PASSWORD, MQTT_USER, Mosquitto, RedisServer
+from iot_servers import MQTT_PASSWORD, MQTT_USER, REDIS_PASSWORD, REDIS_USER, Mosquitto, RedisServer
 
 from braingeneers.core.testing import isolated_endpoint  # noqa: F401
 
@@ -54,4 +54,26 @@ def make_broker(mosquitto: Mosquitto) -> Iterator[Callable[..., Any]]:
     for broker in brokers:
         broker.shutdown(timeout=1)
 
+
 from strapi_fixture import strapi  # noqa: E402,F401  (the real Strapi 4 server, session-wide)
+
+
+@pytest.fixture
+def make_redis_broker(redis_server: RedisServer) -> Iterator[Callable[..., Any]]:
+    """Build MessageBrokers whose Redis side uses the test redis-server's ACL user."""
+    from braingeneers.iot.messaging import MessageBroker
+    from braingeneers.iot.settings import RedisConfig
+
+    brokers: list[MessageBroker] = []
+
+    def make(port: int | None = None, password: str = REDIS_PASSWORD) -> MessageBroker:
+        config = RedisConfig(
+            host="127.0.0.1", port=port or redis_server.port, username=REDIS_USER, password=password
+        )
+        broker = MessageBroker(redis_config=config)
+        brokers.append(broker)
+        return broker
+
+    yield make
+    for broker in brokers:
+        broker.shutdown(timeout=1)

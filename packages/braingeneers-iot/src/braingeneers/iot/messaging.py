@@ -19,13 +19,20 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from braingeneers.core.config import CredentialsFile
 from braingeneers.iot.errors import PublishError
 from braingeneers.iot.mqtt import MqttConnection, MqttOptions, PublishHandle, default_client_id
 from braingeneers.iot.settings import MqttConfig, RedisConfig
+
+if TYPE_CHECKING:
+    import redis
+
+    from braingeneers.iot.redis_lock import NamedLock
+    from braingeneers.iot.redis_queue import NamedQueue
+    from braingeneers.iot.streams import StreamListener
 
 __all__ = ["CallableQueue", "MessageBroker"]
 
@@ -169,8 +176,8 @@ class MessageBroker:
         )
         self._lock = threading.RLock()
         self._mqtt: MqttConnection | None = None
-        self._redis: Any = None
-        self._listeners: dict[str, Any] = {}
+        self._redis: redis.Redis | None = None
+        self._listeners: dict[str, StreamListener] = {}
         self._shadows: Any = None
 
     def __repr__(self) -> str:
@@ -327,6 +334,145 @@ class MessageBroker:
             mqtt_conn.close(timeout)
         if client is not None:
             client.close()
+
+    # ------------------------------------------------------------------ Redis
+    @property
+    def redis_config(self) -> RedisConfig:
+        """The resolved Redis connection settings (reads the credentials file if needed)."""
+        if self._redis_config is None:
+            self._redis_config = RedisConfig.resolve(self._credentials())
+        return self._redis_config
+
+    @property
+    def redis_client(self) -> redis.Redis:
+        """The redis-py client (timeouts on every call; no admin command is ever sent)."""
+        with self._lock:
+            if self._redis is None:
+                from braingeneers.iot.redis_client import connect
+
+                self._redis = connect(self.redis_config)
+            return self._redis
+
+    def publish_data_stream(
+        self, stream_name: str, data: Mapping[str | bytes, Any], stream_size: int | None = None
+    ) -> bytes:
+        """Append ``data`` to Redis stream ``stream_name``, keeping about ``stream_size`` entries.
+
+        Returns
+        -------
+        bytes
+            The new entry's id.
+        """
+        from braingeneers.iot.streams import publish
+
+        return publish(self.redis_client, stream_name, data, stream_size)
+
+    def subscribe_data_stream(
+        self,
+        stream_name: str | list[str],
+        callback: Callable[[str, dict[bytes, bytes]], object],
+        include_existing_stream_data: bool = True,
+    ) -> StreamListener:
+        """Call ``callback(stream_name, fields)`` for each entry of one or more Redis streams.
+
+        The listener survives Redis outages and restarts, resuming after the last entry it
+        handled. Stop it with :meth:`unsubscribe_data_stream` or :meth:`shutdown`.
+
+        Returns
+        -------
+        StreamListener
+            Callable like the callback (the legacy return value).
+
+        Raises
+        ------
+        ValueError
+            One of the streams already has a listener on this broker.
+        """
+        from braingeneers.iot.streams import StreamListener
+
+        names = [stream_name] if isinstance(stream_name, str) else list(stream_name)
+        with self._lock:
+            taken = [n for n in names if n in self._listeners]
+            if taken:
+                raise ValueError(f"streams {taken} already have a listener; unsubscribe_data_stream first")
+            listener = StreamListener(self.redis_client, names, callback, include_existing_stream_data)
+            listener.start()
+            for name in names:
+                self._listeners[name] = listener
+        return listener
+
+    def unsubscribe_data_stream(self, stream_name: str) -> None:
+        """Stop the listener reading ``stream_name`` (and the other streams it reads)."""
+        with self._lock:
+            listener = self._listeners.get(stream_name)
+            if listener is None:
+                return
+            for name in listener.streams:
+                self._listeners.pop(name, None)
+        listener.stop()
+
+    def poll_data_streams(self, stream_dict: Mapping[str, str | bytes], count: int = -1) -> list[Any]:
+        """Read entries after the given ids without blocking.
+
+        Parameters
+        ----------
+        stream_dict
+            Stream name → last id seen (exclusive; ``"-"`` or ``"0-0"`` from the start).
+        count
+            Maximum entries per stream; -1 for all.
+
+        Returns
+        -------
+        list
+            ``[[stream, [(id, {field: value}), ...]], ...]`` (bytes), as redis-py returns it.
+        """
+        from braingeneers.iot.streams import poll
+
+        return poll(self.redis_client, stream_dict, count)
+
+    def get_queue(
+        self, name: str, maxsize: int | None = 0, cleanup_sec: int = 604_800, serializer: str = "json"
+    ) -> NamedQueue:
+        """Return the cross-host queue ``name`` (``queue.Queue`` interface; JSON or msgpack items).
+
+        See :class:`braingeneers.iot.redis_queue.NamedQueue`.
+        """
+        from braingeneers.iot.redis_queue import NamedQueue
+
+        return NamedQueue(self.redis_client, name, maxsize, cleanup_sec, serializer)
+
+    def delete_queue(self, name: str) -> None:
+        """Delete queue ``name`` and its items."""
+        from braingeneers.iot.redis_client import redis_errors
+        from braingeneers.iot.redis_queue import queue_keys
+
+        with redis_errors(f"deleting queue {name!r}", self.redis_config):
+            self.redis_client.delete(*queue_keys(name))
+
+    def get_lock(self, name: str, cleanup_sec: int | None = None, *, lease: float = 30.0) -> NamedLock:
+        """Return the leased cross-host lock ``name``.
+
+        Parameters
+        ----------
+        cleanup_sec
+            Ignored; kept for the legacy signature (the lease bounds how long a crashed
+            holder blocks others).
+        lease
+            Seconds a holder keeps the lock without renewal (renewed while held).
+
+        See :class:`braingeneers.iot.redis_lock.NamedLock`.
+        """
+        from braingeneers.iot.redis_lock import NamedLock
+
+        return NamedLock(self.redis_client, name, lease=lease)
+
+    def delete_lock(self, name: str) -> None:
+        """Delete lock ``name`` whoever holds it (an administrative reset)."""
+        from braingeneers.iot.redis_client import redis_errors
+        from braingeneers.iot.redis_lock import lock_key
+
+        with redis_errors(f"deleting lock {name!r}", self.redis_config):
+            self.redis_client.delete(lock_key(name))
 
     # --------------------------------------------------------------- shadows
     @property
