@@ -94,6 +94,10 @@ def test_merged_reads_are_fewer_and_bounded(make_recording):
     ds.read_windows(0, list(range(0, 1000, 50)))
     assert all(stop - start <= 400 for start, stop in calls)
     assert len(calls) < 20
+    calls.clear()
+    ds.merge_gap = -1
+    ds.read_windows(0, [0, 50, 100])
+    assert calls == [(0, 100), (50, 150), (100, 200)]
 
 
 def test_transform_and_callable_targets(make_recording):

@@ -41,7 +41,9 @@ def test_windows_from_the_zarr_copy_equal_the_original(tmp_path, store):
     convert_experiment(
         UUID, "rec0", layout=Layout(chunk_channels=4, chunk_frames=512, shard_bytes=1 << 16), progress=False
     )
-    ds = WindowDataset([RecordingRef(UUID, "rec0"), RecordingRef(UUID, "rec1")], window=256, channels=[11, 0, 5])
+    ds = WindowDataset(
+        [RecordingRef(UUID, "rec0"), RecordingRef(UUID, "rec1")], window=256, channels=[11, 0, 5]
+    )
     formats = [op.metadata.experiment(op.experiment).data_format for op in ds._cache.openers]
     assert formats[0] == "zarr"
     assert formats[1] != "zarr"

@@ -45,9 +45,12 @@ def resolve(units: str, dtype: Any, what: str) -> tuple[np.dtype[Any] | None, to
         raise TypeError(f"{what}: dtype must be a torch or numpy dtype, got {dtype!r}") from exc
 
 
-def to_tensor(array: np.ndarray, convert: torch.dtype | None) -> torch.Tensor:
-    """Wrap a numpy array as a tensor (no copy when contiguous), then convert if asked."""
+def to_tensor(array: np.ndarray, convert: torch.dtype | None, copy: bool = True) -> torch.Tensor:
+    """Wrap a numpy array as a tensor, then convert if asked.
+
+    With ``copy=False`` a strided view stays a (non-contiguous) view; else it is made contiguous.
+    """
     import torch
 
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    tensor = torch.from_numpy(array if not copy else np.ascontiguousarray(array))
     return tensor if convert is None else tensor.to(convert)

@@ -73,8 +73,8 @@ class WindowDataset:
         Optional ``targets(recording_index, start, stop) -> target``, e.g. an
         :class:`~braingeneers.ml.labels.IntervalLabels`; items are then ``(window, target)``.
     merge_gap
-        Windows of one batch closer than this many frames are read together; default
-        ``window // 2``. ``-1`` disables merging.
+        Windows of one batch that overlap or lie closer than this many frames are read
+        together; default ``window // 2``. A negative value reads every window on its own.
     max_read_bytes
         Upper bound on one merged read.
 
@@ -187,36 +187,43 @@ class WindowDataset:
         ``merge_gap`` frames of each other is fetched with a single read of the range covering
         it (at most ``max_read_bytes``), then sliced.
         """
+        views = self._window_views(recording, starts)
+        if not views:
+            return np.empty((0, self.num_channels, self.window), dtype=self._read_dtype or np.int16)
+        return np.stack(views)
+
+    def _window_views(self, recording: int, starts: Sequence[int] | np.ndarray) -> list[np.ndarray]:
+        """Windows in the order of ``starts``, as views into as few reads as the grouping allows."""
         rec = self.recording(recording)
         begin = np.asarray(starts, dtype=np.int64)
         n = begin.size
         order = np.argsort(begin, kind="stable")
-        sorted_starts = begin[order]
-        out: np.ndarray | None = None
+        sorted_starts = begin[order].tolist()
+        views: list[np.ndarray] = [np.empty(0)] * n
         itemsize = (self._read_dtype or np.dtype(np.int16)).itemsize
         frame_bytes = max(1, self.num_channels * itemsize)
         w = self.window
         i = 0
         while i < n:
-            lo = int(sorted_starts[i])
+            lo = sorted_starts[i]
             hi = lo + w
             j = i
             while j + 1 < n:
-                nxt = int(sorted_starts[j + 1])
-                if nxt - hi > self.merge_gap or (max(hi, nxt + w) - lo) * frame_bytes > self.max_read_bytes:
+                nxt = sorted_starts[j + 1]
+                if (
+                    self.merge_gap < 0
+                    or nxt - hi > self.merge_gap
+                    or (max(hi, nxt + w) - lo) * frame_bytes > self.max_read_bytes
+                ):
                     break
                 j += 1
                 hi = max(hi, nxt + w)
             block = rec.read(lo, hi, channels=self.channels, units=self.units, dtype=self._read_dtype)
-            if out is None:
-                out = np.empty((n, block.shape[0], w), dtype=block.dtype)
             for k in range(i, j + 1):
-                offset = int(sorted_starts[k]) - lo
-                out[order[k]] = block[:, offset : offset + w]
+                offset = sorted_starts[k] - lo
+                views[order[k]] = block[:, offset : offset + w]
             i = j + 1
-        if out is None:
-            return np.empty((0, self.num_channels, w), dtype=self._read_dtype or np.int16)
-        return out
+        return views
 
     def _item(self, recording: int, start: int, data: torch.Tensor) -> Any:
         if self.transform is not None:
@@ -238,9 +245,11 @@ class WindowDataset:
         items: list[Any] = [None] * len(recs)
         for rec in np.unique(recs):
             positions = np.flatnonzero(recs == rec)
-            batch = _dtypes.to_tensor(self.read_windows(int(rec), starts[positions]), self._convert)
-            for k, position in enumerate(positions):
-                items[position] = self._item(int(rec), int(starts[position]), batch[k])
+            views = self._window_views(int(rec), starts[positions])
+            for view, position in zip(views, positions.tolist(), strict=True):
+                # Views of a merged read stay views (no copy): the DataLoader's collate copies once.
+                tensor = _dtypes.to_tensor(view, self._convert, copy=False)
+                items[position] = self._item(int(rec), int(starts[position]), tensor)
         return items
 
     def close(self) -> None:
