@@ -6,6 +6,7 @@ Modes (switch at any time with :meth:`FaultProxy.set_mode`):
     Forward bytes both ways.
 ``blackhole``
     Keep every socket open but forward nothing (a half-open link: only keepalive notices).
+    ``direction="up"`` drops only client-to-server bytes, ``"down"`` only server-to-client.
 ``latency``
     Forward after ``latency`` seconds per chunk.
 ``refuse``
@@ -32,6 +33,7 @@ class FaultProxy:
         self.target_port = target_port
         self.mode = "pass"
         self.latency = 0.0
+        self.direction = "both"
         self.accepted = 0
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
@@ -44,11 +46,12 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._accept_loop, name="faultproxy-accept", daemon=True)
         self._thread.start()
 
-    def set_mode(self, mode: str, latency: float = 0.0) -> None:
+    def set_mode(self, mode: str, latency: float = 0.0, direction: str = "both") -> None:
         """Switch to ``pass``, ``blackhole``, ``latency`` or ``refuse``."""
-        if mode not in ("pass", "blackhole", "latency", "refuse"):
-            raise ValueError(mode)
+        if mode not in ("pass", "blackhole", "latency", "refuse") or direction not in ("both", "up", "down"):
+            raise ValueError(f"{mode} {direction}")
         self.latency = latency
+        self.direction = direction
         self.mode = mode
 
     def close_all(self) -> int:
@@ -91,18 +94,18 @@ class FaultProxy:
             self.accepted += 1
             with self._lock:
                 self._conns += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
+            for src, dst, way in ((client, upstream, "up"), (upstream, client, "down")):
                 threading.Thread(
-                    target=self._pump, args=(src, dst), name="faultproxy-pump", daemon=True
+                    target=self._pump, args=(src, dst, way), name="faultproxy-pump", daemon=True
                 ).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, way: str) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                if self.mode == "blackhole":
+                if self.mode == "blackhole" and self.direction in ("both", way):
                     continue
                 if self.mode == "latency" and self.latency > 0:
                     time.sleep(self.latency)
