@@ -306,3 +306,17 @@ def test_open_experiment_reads_across_file_boundaries_exactly(tmp_path: Path, we
         np.testing.assert_allclose(half, micro, rtol=2e-3, atol=2e-3)
         with pytest.raises(IndexError, match=r"valid frames are 0\.\.1000"):
             rec.read(990, 1001)
+
+
+def test_batch_generator_dispatches_raw_files_here(tmp_path: Path) -> None:
+    from braingeneers.data.generators import generate_metadata as generate_batch
+
+    folder, data = batch(tmp_path)
+    meta = generate_batch(folder, experiment_prefix="plate1-")
+    assert list(meta.ephys_experiments) == [f"plate1-{w}" for w in ("A1", "A2", "A3", "B1", "B2", "B3")]
+    assert "plate1-axion_per_well_channel_map" in meta.extra
+    from braingeneers.data.recording import open_experiment
+
+    with open_experiment(meta, "plate1-A3") as rec:
+        columns = meta.extra["plate1-axion_per_well_channel_map"][2]
+        np.testing.assert_array_equal(rec.read(395, 405, units="raw"), data[columns, 395:405])

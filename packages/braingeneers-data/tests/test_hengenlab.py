@@ -144,3 +144,15 @@ def test_channel_map_defaults_to_identity() -> None:
     meta = BatchMetadata.from_dict({"uuid": "u", "ephys_experiments": {}})
     assert channel_map(meta, 4).tolist() == [0, 1, 2, 3]
     assert json.dumps(meta.to_dict())
+
+
+def test_batch_generator_dispatches_bin_files_here(tmp_path: Path) -> None:
+    from braingeneers.data.generators import generate_metadata as generate_batch
+
+    data = recording(700)
+    write_hengenlab_batch(tmp_path / "hl", data, 300, experiment="rat1", channel_map=probe_map())
+    meta = generate_batch(tmp_path / "hl")
+    assert list(meta.ephys_experiments) == ["rat1"]
+    assert meta.extra["channel_map"] == probe_map()  # kept from the existing metadata.json
+    with open_experiment(meta, "rat1") as rec:
+        np.testing.assert_array_equal(rec.read(290, 310, units="raw"), data[probe_map(), 290:310])

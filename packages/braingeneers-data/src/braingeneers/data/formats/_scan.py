@@ -1,4 +1,4 @@
-"""Finding a batch's raw files for the metadata generators of the flat binary formats."""
+"""Finding a batch's raw files of one kind, for the Axion and Hengenlab metadata generators."""
 
 from __future__ import annotations
 
@@ -7,47 +7,32 @@ from collections.abc import Sequence
 
 from braingeneers.core.errors import FormatError
 
-__all__ = ["batch_folder", "find_files", "relative_path"]
+__all__ = ["find_files"]
 
 
-def find_files(files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], suffix: str) -> list[str]:
-    """Return the given files, or the ``*<suffix>`` files under a folder or ``s3://`` prefix (recursively).
+def find_files(
+    files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], suffix: str
+) -> tuple[list[str], str]:
+    """Return the ``*<suffix>`` files and their batch folder.
+
+    ``files`` is a list of files, or a local folder or ``s3://`` prefix searched
+    recursively. The batch folder is the parent of ``original/`` (see
+    :func:`braingeneers.data.generators.batch_folder`), else the folder given.
 
     Raises
     ------
     ~braingeneers.core.errors.FormatError
         Nothing matches.
     """
-    from braingeneers.core import storage
+    from braingeneers.data.generators import batch_folder, list_files
 
     if isinstance(files, (str, os.PathLike)):
-        where = os.fspath(files)
-        uris = [o.uri for o in storage.list_objects(where) if o.uri.endswith(suffix)]
-    else:
-        where = "the file list"
-        uris = [os.fspath(f) for f in files]
+        root = os.fspath(files)
+        uris = [u for u in list_files(root) if u.endswith(suffix)]
+        if not uris:
+            raise FormatError(f"{root}: no {suffix} files found")
+        return uris, batch_folder(root.rstrip("/") + "/_")
+    uris = [os.fspath(f) for f in files]
     if not uris:
-        raise FormatError(f"{where}: no {suffix} files found")
-    return uris
-
-
-def batch_folder(files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], uris: list[str]) -> str:
-    """Return the batch folder: the parent of ``original/`` when the paths have one, else the folder given.
-
-    For a list of files without ``original/`` in their path, the first file's folder.
-    """
-    if isinstance(files, (str, os.PathLike)):
-        text = os.fspath(files).replace("\\", "/").rstrip("/") + "/"
-    else:
-        text = uris[0].replace("\\", "/").rsplit("/", 1)[0] + "/"
-    marker = "/original/"
-    if marker in text:
-        return text[: text.index(marker)]
-    return text.rstrip("/")
-
-
-def relative_path(uri: str, folder: str) -> str:
-    """Return ``uri`` relative to the batch ``folder`` (``original/...``), or ``uri`` itself outside it."""
-    text = uri.replace("\\", "/")
-    prefix = folder.rstrip("/") + "/"
-    return text[len(prefix) :] if text.startswith(prefix) else uri
+        raise FormatError(f"no {suffix} files given")
+    return uris, batch_folder(uris[0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import struct
 import zlib
@@ -35,8 +36,6 @@ from braingeneers.data.formats._base import BlockReader, ChannelInfo
 from braingeneers.data.formats._interleaved import InterleavedLayout
 
 if TYPE_CHECKING:
-    import os
-
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import ByteSource
 
@@ -613,11 +612,12 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No ``.raw`` files, a header is invalid, or files disagree on channels, rate or scale.
     """
-    from braingeneers.data.formats._scan import batch_folder, find_files, relative_path
+    from braingeneers.data.formats._scan import find_files
+    from braingeneers.data.generators import relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    uris = find_files(files, ".raw")
+    uris, folder = find_files(files, ".raw")
     uris.sort(key=lambda u: _sort_key(u.rstrip("/").rsplit("/", 1)[-1]))
 
     def header_of(uri: str) -> tuple[AxionHeader, int]:
@@ -641,14 +641,13 @@ def generate_metadata(
                 f"{header.path}: channel array, sample rate or voltage scale differs from {first.path}; "
                 "files of different recordings cannot be blocks of one experiment"
             )
-    folder = batch_folder(files, uris)
     if uuid is None:
-        uuid = folder.rsplit("/", 1)[-1] or "axion-batch"
+        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or "axion-batch"
     map_key = f"{experiment_prefix}{CHANNEL_MAP_KEY}"
     per_well = first.per_well_channel_map()
     blocks_common = []
     for uri, (header, _) in zip(uris, headers, strict=True):
-        path = relative_path(uri, folder)
+        path = relative_path(folder, uri)
         entry: dict[str, Any] = {
             "axion_data_start_position": header.data_start,
             "axion_channel_map_key": map_key,

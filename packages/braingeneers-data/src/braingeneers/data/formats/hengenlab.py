@@ -11,6 +11,7 @@ that holds it; channel ``k`` of an experiment is file row ``channel_map[k]``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import struct
 from collections.abc import Sequence
@@ -25,8 +26,6 @@ from braingeneers.data.formats._base import BlockReader, ChannelInfo
 from braingeneers.data.formats._interleaved import InterleavedLayout
 
 if TYPE_CHECKING:
-    import os
-
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import ByteSource
 
@@ -167,6 +166,8 @@ class HengenlabReader(BlockReader):
 def generate_metadata(
     files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     uuid: str | None = None,
+    *,
+    experiment_prefix: str = "",
     num_channels: int | None = None,
     channel_map: Sequence[int] | None = None,
     max_workers: int = 16,
@@ -183,6 +184,8 @@ def generate_metadata(
         The ``.bin`` files (local paths or ``s3://`` URIs), or a folder/prefix searched recursively.
     uuid
         The batch UUID; by default the name of the folder holding ``original/``.
+    experiment_prefix
+        Prepended to the experiment names.
     num_channels
         Channels per frame when the file names do not say.
     channel_map
@@ -195,11 +198,12 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No ``.bin`` files, or the channel count is unknown or inconsistent.
     """
-    from braingeneers.data.formats._scan import batch_folder, find_files, relative_path
+    from braingeneers.data.formats._scan import find_files
+    from braingeneers.data.generators import relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    uris = find_files(files, ".bin")
+    uris, folder = find_files(files, ".bin")
 
     def probe(uri: str) -> tuple[str, int, int]:
         source = open_source(uri)
@@ -211,20 +215,20 @@ def generate_metadata(
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(uris)))) as pool:
         found = sorted(pool.map(probe, uris), key=lambda item: (item[1], item[0]))
 
-    base = batch_folder(files, uris)
+    base = folder
     if uuid is None:
-        uuid = base.rsplit("/", 1)[-1] or "hengenlab-batch"
+        uuid = base.rstrip("/").rsplit("/", 1)[-1] or "hengenlab-batch"
     experiments: dict[str, ExperimentMetadata] = {}
     for uri, stamp, size in found:
         n = channels_in_name(uri) or num_channels
         if n is None:
             raise FormatError(f"{uri}: the file name does not give the channel count; pass num_channels")
-        folder = uri.replace("\\", "/").rsplit("/", 2)[-2]
-        path = relative_path(uri, base)
-        experiment = experiments.get(folder)
+        name = experiment_prefix + uri.replace("\\", "/").rsplit("/", 2)[-2]
+        path = relative_path(base, uri)
+        experiment = experiments.get(name)
         if experiment is None:
-            experiment = experiments[folder] = ExperimentMetadata(
-                name=folder,
+            experiment = experiments[name] = ExperimentMetadata(
+                name=name,
                 hardware="Hengenlab",
                 num_channels=n,
                 sample_rate=SAMPLE_RATE,
@@ -233,7 +237,7 @@ def generate_metadata(
             )
         elif experiment.num_channels != n:
             raise FormatError(
-                f"{uri}: {n} channels, but other files of {folder!r} have {experiment.num_channels}"
+                f"{uri}: {n} channels, but other files of {name!r} have {experiment.num_channels}"
             )
         extra: dict[str, Any] = {"ecube_time": stamp}
         experiment.blocks.append(BlockMetadata(path=path, num_frames=_frames_in(size, n, uri), extra=extra))
