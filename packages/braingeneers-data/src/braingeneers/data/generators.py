@@ -5,7 +5,8 @@
 ``generate_metadata(files, uuid=..., experiment_prefix=...)`` returns a
 :class:`~braingeneers.data.metadata.BatchMetadata`; this module merges them,
 keeps the top-level fields (``notes``, ...) of an existing ``metadata.json``,
-and optionally saves the result.
+and optionally saves the result. ``derived/`` and ``shared/`` (NWB and Zarr
+copies, sorting results) are not scanned.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from braingeneers.data.metadata import BatchMetadata, batch_prefix, load_metadat
 __all__ = ["batch_folder", "classify", "generate_metadata", "list_files", "relative_path"]
 
 logger = logging.getLogger(__name__)
+
+#: Top-level batch folders holding copies or results, not raw recordings; never scanned.
+SKIPPED_FOLDERS = ("derived", "shared")
 
 #: Format → generator, as ``"module:function"`` (imported on use).
 GENERATORS: dict[str, str] = {
@@ -138,6 +142,8 @@ def generate_metadata(
     base, uuid = _resolve(uuid_or_path)
     groups: dict[str, list[str]] = {}
     for uri in list_files(base):
+        if relative_path(base, uri).split("/", 1)[0] in SKIPPED_FOLDERS:
+            continue
         kind = classify(uri)
         if kind is not None and (formats is None or kind in formats):
             groups.setdefault(kind, []).append(uri)

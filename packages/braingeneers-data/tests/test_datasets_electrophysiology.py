@@ -1,0 +1,152 @@
+"""Legacy API: names and argument order, legacy dtype contract, multi-file reads, side files, cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from braingeneers.data import datasets_electrophysiology as ephys
+from braingeneers.data.synthetic.maxwell import write_maxwell, write_stim_log
+from braingeneers.data.synthetic.signal import synthetic_signal
+
+UUID = "2024-04-04-e-legacy"
+LSB = 6.294e-6
+
+
+def make_batch(folder: Path) -> np.ndarray:
+    """Write a two-file Maxwell experiment plus metadata.json (legacy voltage_scaling_factor 1.0)."""
+    signal, _ = synthetic_signal(5, 3000, seed=21)
+    data = (signal.astype(np.int32) + 512).astype(np.uint16)
+    write_maxwell(data[:, :1200], folder / "original/data/a.raw.h5", layout="data_store")
+    write_maxwell(data[:, 1200:], folder / "original/data/b.raw.h5", layout="data_store")
+    metadata = {
+        "uuid": UUID,
+        "notes": "legacy",
+        "ephys_experiments": [
+            {
+                "name": "exp1",
+                "hardware": "Maxwell",
+                "num_channels": 5,
+                "sample_rate": 20000,
+                "scaler": 1,
+                "units": "µV",
+                "blocks": [
+                    {"path": "original/data/a.raw.h5", "num_frames": 1200},
+                    {"path": "original/data/b.raw.h5", "num_frames": 1800},
+                ],
+            }
+        ],
+    }
+    (folder / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    return data
+
+
+@pytest.fixture
+def batch(tmp_path: Path, store: str, publish: Any) -> tuple[dict[str, Any], np.ndarray]:
+    folder = tmp_path / "batch"
+    data = make_batch(folder)
+    publish(folder, UUID)
+    return ephys.load_metadata(UUID), data
+
+
+def test_load_data_legacy_contract(batch: tuple[dict[str, Any], np.ndarray]) -> None:
+    metadata, data = batch
+    assert isinstance(metadata["ephys_experiments"], dict)
+    raw = ephys.load_data(metadata, "exp1", offset=1190, length=20, channels=[4, 0], dtype="int16")
+    assert raw.dtype == np.int16
+    np.testing.assert_array_equal(raw, data[[4, 0], 1190:1210])
+    floats = ephys.load_data(metadata, 0, np.int64(1190), np.int32(20), [4, 0])
+    assert floats.dtype == np.float32
+    np.testing.assert_array_equal(floats, data[[4, 0], 1190:1210].astype(np.float32))  # raw * scaler (1.0)
+    metadata["ephys_experiments"]["exp1"]["voltage_scaling_factor"] = 0.5
+    np.testing.assert_array_equal(ephys.load_data(metadata, "exp1", 0, 5, 2), data[[2], :5] * 0.5)
+    whole = ephys.load_data(metadata, "exp1", 2990, -1, dtype="int16")
+    np.testing.assert_array_equal(whole, data[:, 2990:])
+    np.testing.assert_array_equal(ephys.load_data(metadata, "exp1", 2000, dtype=np.uint16), data[:, 2000:])
+
+
+def test_load_data_errors(batch: tuple[dict[str, Any], np.ndarray]) -> None:
+    metadata, _ = batch
+    with pytest.raises(IndexError, match=r"valid frames are 0\.\.3000"):
+        ephys.load_data(metadata, "exp1", 2990, 11)
+    with pytest.raises(IndexError):
+        ephys.load_data(metadata, "exp1", -5, 1)
+    with pytest.raises(TypeError):
+        ephys.load_data(metadata, "exp1", 1.0, 1)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="exp1"):
+        ephys.load_data(metadata, "nope", 0, 1)
+
+
+def test_windows_in_uv(batch: tuple[dict[str, Any], np.ndarray]) -> None:
+    metadata, data = batch
+    uv = (data.astype(np.float64) - 512) * LSB * 1e6
+    np.testing.assert_allclose(
+        ephys.load_window(metadata, "exp1", (1195, 1205), channels=[1]), uv[[1], 1195:1205], rtol=1e-6
+    )
+    windows = ephys.load_windows(metadata, "exp1", [1200, np.int64(3), 2999, 600], 9, dtype=np.float32)
+    assert windows.shape == (4, 5, 9)
+    np.testing.assert_allclose(windows[0], uv[:, 1196:1205], rtol=1e-6)
+    assert not windows[1].any()  # outside the experiment: zeros
+    assert not windows[2].any()
+    np.testing.assert_allclose(windows[3], uv[:, 596:605], rtol=1e-6)
+
+
+def test_metadata_save_list_and_generators(batch: tuple[dict[str, Any], np.ndarray]) -> None:
+    metadata, _ = batch
+    metadata["notes"] = "edited"
+    ephys.save_metadata(metadata)
+    assert ephys.load_metadata(UUID)["notes"] == "edited"
+    assert ephys.list_uuids() == [UUID]
+    generated = ephys.generate_metadata_maxwell(UUID)
+    assert sorted(generated["ephys_experiments"]) == ["a", "b"]
+    assert generated["ephys_experiments"]["b"]["blocks"][0] == {
+        "path": "original/data/b.raw.h5",
+        "num_frames": 1800,
+    }
+    assert generated["ephys_experiments"]["a"]["voltage_scaling_factor"] == pytest.approx(LSB * 1e6)
+
+
+def test_mapping_stims_and_gpio(tmp_path: Path, store: str, publish: Any) -> None:
+    folder = tmp_path / "batch"
+    data = make_batch(folder)
+    gpio_path = write_maxwell(
+        data[:, :100], folder / "gpio.raw.h5", channels=range(5), gpio=[(5, 1), (15, 0), (30, 1)]
+    )
+    write_stim_log([{"time": 0.5, "electrode": 7}], folder / "original/log/alog.csv")
+    publish(folder, UUID)
+    metadata = ephys.load_metadata(UUID)
+    experiment = metadata["ephys_experiments"]["exp1"]
+    mapping = ephys.load_mapping_maxwell(UUID, experiment, channels=[1, 3])
+    assert mapping["channel"].tolist() == [1, 3]
+    assert mapping["electrode"].tolist() == [7, 21]
+    stims = ephys.load_stims_maxwell(UUID, experiment)
+    assert stims["electrode"].tolist() == [7]
+    assert ephys.load_stims_maxwell(UUID, experiment_stem="missing") is None
+    np.testing.assert_allclose(ephys.load_gpio_maxwell(gpio_path, fs=10.0), [0.5, 1.5, 3.0])
+
+
+def test_cached_load_data_hits_and_stays_bounded(tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    data = make_batch(folder)
+    metadata = ephys.load_metadata(folder)
+    cache = tmp_path / "cache"
+    first = ephys.cached_load_data(
+        cache, metadata=metadata, experiment="exp1", offset=0, length=100, dtype="int16"
+    )
+    np.testing.assert_array_equal(first, data[:, :100])
+    (entry,) = cache.glob("*.npy")
+    np.save(entry, np.full((5, 100), 7, dtype=np.int16))  # prove the second call reads the cache
+    again = ephys.cached_load_data(
+        cache, metadata=metadata, experiment="exp1", offset=0, length=100, dtype="int16"
+    )
+    assert (again == 7).all()
+    for offset in range(0, 1000, 100):
+        ephys.cached_load_data(
+            cache, max_size_gb=2.5e-6, metadata=metadata, experiment="exp1", offset=offset, length=100
+        )
+    assert sum(p.stat().st_size for p in cache.glob("*.npy")) <= 2500
+    assert len(list(cache.glob("*.npy"))) >= 1
