@@ -58,7 +58,9 @@ class Server:
 class Mosquitto(Server):
     """mosquitto with users ``device`` (read/write everything) and ``reader`` (read only)."""
 
-    def __init__(self, workdir: Path, persistence: bool = True, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, persistence: bool = True, port: int | None = None, extra: list[str] | None = None
+    ) -> None:
         binary = require_binary("mosquitto")
         passwd_tool = require_binary("mosquitto_passwd")
         workdir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +91,7 @@ class Mosquitto(Server):
         ]
         if os.geteuid() == 0:
             lines.append("user root")
+        lines += extra or []
         conf = workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         for path in (workdir, passwd, acl, conf):
@@ -130,3 +133,68 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def make_test_ca(workdir: Path) -> dict[str, Path]:
+    """Create a CA, a server certificate for 127.0.0.1 and a client certificate with openssl."""
+    openssl = require_binary("openssl")
+    workdir.mkdir(parents=True, exist_ok=True)
+    files = {
+        name: workdir / name
+        for name in ("ca.key", "ca.crt", "server.key", "server.crt", "client.key", "client.crt")
+    }
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], check=True, capture_output=True)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=braingeneers-test-ca",
+        "-keyout",
+        str(files["ca.key"]),
+        "-out",
+        str(files["ca.crt"]),
+    )
+    for who, cn in (("server", "127.0.0.1"), ("client", "device")):
+        csr = workdir / f"{who}.csr"
+        ext = workdir / f"{who}.ext"
+        ext.write_text(
+            "subjectAltName=IP:127.0.0.1\n" if who == "server" else "extendedKeyUsage=clientAuth\n"
+        )
+        run(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={cn}",
+            "-keyout",
+            str(files[f"{who}.key"]),
+            "-out",
+            str(csr),
+        )
+        run(
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(files["ca.crt"]),
+            "-CAkey",
+            str(files["ca.key"]),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            str(files[f"{who}.crt"]),
+            "-extfile",
+            str(ext),
+        )
+    return files

@@ -337,3 +337,64 @@ def test_clean_session_broker_gets_no_backlog(make_broker: Any) -> None:
     assert got.get(timeout=10) == ("cleanlog/2", 2)
     time.sleep(0.3)
     assert got.empty()
+
+
+def test_full_callback_queue_holds_back_delivery_without_dropping(make_broker: Any) -> None:
+    sub = make_broker("sub-backpressure", workers=1, callback_queue_size=2)
+    pub = make_broker("pub-backpressure")
+    seen: list[int] = []
+
+    def slow(topic: str, message: Any) -> None:
+        time.sleep(0.05)
+        seen.append(message)
+
+    sub.subscribe_message("bp", slow)
+    for i in range(40):
+        pub.publish_message("bp", i)
+    assert wait_until(lambda: len(seen) == 40, 30)
+    assert seen == list(range(40))  # one subscription: one worker, in order, none dropped
+
+
+def test_tls_with_ca_file_and_client_certificate(tmp_path: Any) -> None:
+    from iot_servers import make_test_ca
+
+    from braingeneers.core.testing import free_port
+    from braingeneers.iot.messaging import MessageBroker
+
+    pki = make_test_ca(tmp_path / "pki")
+    tls_port = free_port()
+    server = Mosquitto(
+        tmp_path / "tls-mosquitto",
+        extra=[
+            f"listener {tls_port} 127.0.0.1",
+            f"cafile {pki['ca.crt']}",
+            f"certfile {pki['server.crt']}",
+            f"keyfile {pki['server.key']}",
+            "require_certificate true",
+        ],
+    )
+    for path in pki.values():
+        path.chmod(0o644)
+    server.start()
+    brokers = []
+    try:
+        common = {"host": "127.0.0.1", "port": tls_port, "username": MQTT_USER, "password": MQTT_PASSWORD}
+        tls = MessageBroker(
+            "tls-device",
+            **common,
+            ca_file=str(pki["ca.crt"]),
+            cert_file=str(pki["client.crt"]),
+            key_file=str(pki["client.key"]),
+        )
+        brokers.append(tls)
+        got = tls.subscribe_message("tls/topic")
+        tls.publish_message("tls/topic", {"secure": True}, confirm_receipt=True)
+        assert got.get(timeout=10) == ("tls/topic", {"secure": True})
+        no_cert = MessageBroker("tls-nocert", **common, ca_file=str(pki["ca.crt"]), connect_timeout=2)
+        brokers.append(no_cert)
+        with pytest.raises(MessagingError, match="could not connect"):
+            no_cert.publish_message("tls/topic", 1)
+    finally:
+        for broker in brokers:
+            broker.shutdown(timeout=1)
+        server.stop()

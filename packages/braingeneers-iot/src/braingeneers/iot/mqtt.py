@@ -47,6 +47,7 @@ __all__ = ["MqttConnection", "MqttOptions", "PublishHandle"]
 logger = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, Any], object]
+_Job = tuple[str, MessageCallback, str, Any]
 
 # CONNACK / DISCONNECT reason codes (MQTT 5) that mean "do not retry".
 _AUTH_CODES = {134, 135}  # bad user name or password, not authorized
@@ -178,6 +179,7 @@ class MqttConnection:
         )
         self._seen = SeenIds(options.dedupe_capacity)
         self._refusals: dict[int, str] = {}
+        self._refusal_lock = threading.Lock()
         self._suback: dict[int, tuple[threading.Event, list[str]]] = {}
         self._connected = threading.Event()
         self._first_attempt_done = threading.Event()
@@ -369,16 +371,16 @@ class MqttConnection:
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         if reason.is_failure:
             logger.error("broker refused published message (mid %d): %s", mid, reason)
-            with self._lock:
+            with self._refusal_lock:
                 self._refusals[mid] = str(reason)
                 if len(self._refusals) > 10_000:
                     self._refusals.pop(next(iter(self._refusals)))
         elif self._refusals:
-            with self._lock:
+            with self._refusal_lock:
                 self._refusals.pop(mid, None)
 
     def _publish_refusal(self, mid: int) -> str | None:
-        with self._lock:
+        with self._refusal_lock:
             return self._refusals.get(mid)
 
     def _on_subscribe(
@@ -417,7 +419,8 @@ class MqttConnection:
                         logger.warning("holding too many messages for no subscription; dropping the oldest")
                     self._orphans.append((topic, envelope))
                 return
-            self._dispatch(matches, topic, envelope)
+            jobs = self._dedupe(matches, topic, envelope)
+        self._submit(jobs)
 
     def _matching(self, topic: str, id_list: list[int]) -> list[_Subscription]:
         """Return the subscriptions a message is for (by subscription id, else by topic)."""
@@ -427,14 +430,21 @@ class MqttConnection:
             subs = [s for s in self._subs.values() if self._mqtt.topic_matches_sub(s.filter, topic)]
         return subs
 
-    def _dispatch(self, subs: list[_Subscription], topic: str, envelope: Envelope) -> None:
-        """Queue the callbacks of ``subs`` for one message, once per envelope id (call under the lock)."""
+    def _dedupe(self, subs: list[_Subscription], topic: str, envelope: Envelope) -> list[_Job]:
+        """Return the callbacks to run for one message, once per envelope id (call under the lock)."""
+        jobs = []
         for sub in subs:
             if envelope.id is not None and not self._seen.add(f"{sub.filter}\x00{envelope.id}"):
                 self.duplicates += 1
                 logger.debug("dropping duplicate %s on %s", envelope.id, topic)
                 continue
-            self._executor.submit(sub.filter, sub.callback, topic, envelope.body)
+            jobs.append((sub.filter, sub.callback, topic, envelope.body))
+        return jobs
+
+    def _submit(self, jobs: list[_Job]) -> None:
+        """Hand callbacks to the workers (outside the lock: this may wait, see the back-pressure policy)."""
+        for key, callback, topic, body in jobs:
+            self._executor.submit(key, callback, topic, body)
 
     def _check_marker(self, payload: bytes) -> None:
         """Stop if the retained instance marker of our client id names another, newer instance."""
@@ -483,7 +493,8 @@ class MqttConnection:
             The broker refused the subscription.
         """
         self._check()
-        self._mqtt.topic_matches_sub(topic, "x")  # raises ValueError for a malformed filter
+        mid: int | None = None
+        done: tuple[threading.Event, list[str]] = (threading.Event(), [])
         with self._lock:
             existing = self._subs.get(topic)
             sub_id = existing.sub_id if existing else self._new_sub_id(topic)
@@ -491,22 +502,20 @@ class MqttConnection:
             self._subs[topic] = sub
             self._by_sid[sub_id] = sub
             held = [(t, e) for t, e in self._orphans if self._mqtt.topic_matches_sub(topic, t)]
+            jobs = [job for t, e in held for job in self._dedupe([sub], t, e)]
             if held:
-                logger.info(
-                    "delivering %d messages that arrived before the subscription to %r", len(held), topic
-                )
-                remaining = [(t, e) for t, e in self._orphans if not self._mqtt.topic_matches_sub(topic, t)]
+                kept = [(t, e) for t, e in self._orphans if not self._mqtt.topic_matches_sub(topic, t)]
                 self._orphans.clear()
-                self._orphans.extend(remaining)
-                for t, e in held:
-                    self._dispatch([sub], t, e)
-            if not self.is_connected:
-                return  # sent by _on_connect after the reconnect
-            mid = self._send_subscribe(sub, retain_handling=0)
-            if mid is None:
-                return
-            done: tuple[threading.Event, list[str]] = (threading.Event(), [])
-            self._suback[mid] = done
+                self._orphans.extend(kept)
+            if self.is_connected:  # otherwise _on_connect subscribes after the reconnect
+                mid = self._send_subscribe(sub, retain_handling=0)
+                if mid is not None:
+                    self._suback[mid] = done
+        if held:
+            logger.info("delivering %d messages that arrived before the subscription to %r", len(held), topic)
+        self._submit(jobs)
+        if mid is None:
+            return
         if not done[0].wait(timeout):
             with self._lock:
                 self._suback.pop(mid, None)
