@@ -49,6 +49,15 @@ nitpick_ignore = [
     ("py:class", "os.PathLike"),
     ("py:class", "pathlib.Path"),
     ("py:class", "Path"),
+    # numpy has no intersphinx here; braingeneers.data's own types appear under these
+    # names in signatures because they are imported only for type checking.
+    ("py:class", "numpy.ndarray"),
+    ("py:class", "np.ndarray"),
+    ("py:class", "ByteSource"),
+    ("py:class", "BatchMetadata"),
+    ("py:class", "ExperimentMetadata"),
+    ("py:class", "BlockMetadata"),
+    ("py:class", "braingeneers.data.formats._base.ChannelInfo"),
 ]
 
 html_theme = "furo"

@@ -4,7 +4,7 @@ These are not native Intan ``.rhd``/``.rhs`` files.
 
 See ``docs/formats/flat.md``. The experiment's ``num_channels`` gives the samples per
 frame; a trailing partial frame is ignored. µV = ``voltage_scaling_factor`` x
-(counts - ``offset``), the default scaling of :class:`~braingeneers.data.formats.BlockReader`.
+(counts - ``offset``), the default scaling of ``BlockReader``.
 """
 
 from __future__ import annotations
