@@ -178,6 +178,13 @@ def test_reader_finds_the_well_without_generated_keys(tmp_path: Path) -> None:
 def test_metadata_disagreeing_with_the_file_is_a_format_error(tmp_path: Path) -> None:
     folder, _ = batch(tmp_path)
     meta = load_metadata(folder)
+    # a legacy-style experiment (map + offset, no axion_well) whose map row mixes two wells
+    legacy = meta.ephys_experiments["A2"]
+    del legacy.extra["axion_well"]
+    well_map = meta.extra["axion_per_well_channel_map"]
+    well_map[1][0], well_map[2][0] = well_map[2][0], well_map[1][0]
+    with pytest.raises(FormatError, match="row 1 of the metadata's 'axion_per_well_channel_map'"):
+        open_block(meta, "A2", 0)
     meta.ephys_experiments["A1"].blocks[0].num_frames = 401
     with pytest.raises(FormatError, match="num_frames=401"):
         open_block(meta, "A1", 0)

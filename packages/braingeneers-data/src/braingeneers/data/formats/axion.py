@@ -566,12 +566,18 @@ def _columns_from_map(well_map: Any, offset: int, header: AxionHeader, key: str)
             f"{header.path}: metadata field {key!r} must be a list of per-well lists of channels"
         )
     start = 0
-    for channels in well_map:
+    for index, channels in enumerate(well_map):
         if start == offset:
             columns = np.asarray(channels, dtype=np.int64)
-            if columns.size == 0 or columns.min() < 0 or columns.max() >= header.num_channels:
+            wells = header.wells()
+            # Maps written by the legacy generator for non-square wells could mix wells up;
+            # a row must hold exactly the file channels of its well.
+            well = wells[index] if index < len(wells) else "?"
+            expected = header.well_channels(well).tolist() if index < len(wells) else []
+            if sorted(columns.tolist()) != sorted(expected):
                 raise FormatError(
-                    f"{header.path}: metadata field {key!r} has channels outside 0..{header.num_channels - 1}"
+                    f"{header.path}: row {index} of the metadata's {key!r} does not hold the channels of "
+                    f"well {well} in this file; regenerate metadata.json"
                 )
             return columns
         start += len(channels)
