@@ -172,15 +172,17 @@ def test_executor_isolates_errors_and_keeps_per_key_order() -> None:
 
 
 def test_executor_submit_waits_when_full_instead_of_dropping() -> None:
-    executor = CallbackExecutor(workers=1, queue_size=1)
+    executor = CallbackExecutor(workers=1, queue_size=2)  # queued plus running
     gate = threading.Event()
+    done: list[int] = []
     executor.submit("k", gate.wait, 5)  # running
-    executor.submit("k", lambda: None)  # queued: the queue is now full
+    executor.submit("k", done.append, 1)  # queued: the worker is now full
     started = time.monotonic()
     threading.Timer(0.5, gate.set).start()
-    executor.submit("k", lambda: None)  # waits for room
+    executor.submit("k", done.append, 2)  # waits for room
     assert time.monotonic() - started >= 0.4
     assert executor.wait_idle(5)
+    assert done == [1, 2]
     executor.shutdown()
 
 

@@ -50,10 +50,14 @@ class CallbackExecutor:
         if workers < 1 or queue_size < 1:
             raise ValueError("workers and queue_size must be at least 1")
         self.errors = 0
-        self._queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=queue_size) for _ in range(workers)]
+        self.queue_size = queue_size
+        # A C-level SimpleQueue per worker, bounded by a semaphore of free slots: a slot is
+        # taken by submit and given back when the callback has returned.
+        self._queues: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+        self._slots = [threading.Semaphore(queue_size) for _ in range(workers)]
         self._threads = [
-            threading.Thread(target=self._work, args=(q,), name=f"{name}-{i}", daemon=True)
-            for i, q in enumerate(self._queues)
+            threading.Thread(target=self._work, args=(i,), name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
         ]
         self._closed = False
         for thread in self._threads:
@@ -63,20 +67,12 @@ class CallbackExecutor:
         """Queue ``fn(*args)`` on the worker owning ``key``; wait while that worker's queue is full."""
         if self._closed:
             raise RuntimeError("callback executor is shut down")
-        q = self._queues[zlib.crc32(key.encode("utf-8")) % len(self._queues)]
-        item = (fn, args)
-        try:
-            q.put_nowait(item)
-            return
-        except queue.Full:
-            pass
-        started = time.monotonic()
-        next_warning = 5.0
-        while True:
-            try:
-                q.put(item, timeout=0.5)
-                return
-            except queue.Full:
+        index = zlib.crc32(key.encode("utf-8")) % len(self._queues)
+        slots = self._slots[index]
+        if not slots.acquire(blocking=False):
+            started = time.monotonic()
+            next_warning = 5.0
+            while not slots.acquire(timeout=0.5):
                 waited = time.monotonic() - started
                 if waited >= next_warning:
                     logger.warning(
@@ -86,25 +82,26 @@ class CallbackExecutor:
                         waited,
                     )
                     next_warning += 5.0
+        self._queues[index].put((fn, args))
 
-    def _work(self, q: queue.Queue[Any]) -> None:
+    def _work(self, index: int) -> None:
+        q, slots = self._queues[index], self._slots[index]
         while True:
             item = q.get()
+            if item is _STOP:
+                return
+            fn, args = item
             try:
-                if item is _STOP:
-                    return
-                fn, args = item
-                try:
-                    fn(*args)
-                except Exception:
-                    self.errors += 1
-                    logger.exception("callback %s raised; the error is isolated to this message", _name(fn))
+                fn(*args)
+            except Exception:
+                self.errors += 1
+                logger.exception("callback %s raised; the error is isolated to this message", _name(fn))
             finally:
-                q.task_done()
+                slots.release()
 
     def pending(self) -> int:
-        """Return the number of queued callbacks not yet finished."""
-        return sum(q.unfinished_tasks for q in self._queues)
+        """Return the number of queued or running callbacks."""
+        return sum(self.queue_size - slots._value for slots in self._slots)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every queued callback has run; return False on timeout."""
@@ -122,13 +119,12 @@ class CallbackExecutor:
         self._closed = True
         deadline = time.monotonic() + timeout
         for q in self._queues:
-            try:
-                q.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Full:
-                logger.warning("callback queue still full at shutdown; its worker is left to finish")
+            q.put(_STOP)
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            logger.warning("callbacks still running at shutdown are left to finish on their daemon threads")
 
 
 def _name(fn: Callable[..., object]) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,7 +54,7 @@ class Envelope:
 
 def new_id() -> str:
     """Return a fresh message id (128 random bits as 32 hex digits)."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, bytes]:

@@ -425,7 +425,6 @@ class MqttConnection:
     def _matching(self, topic: str, id_list: list[int]) -> list[_Subscription]:
         """Return the subscriptions a message is for (by subscription id, else by topic)."""
         subs = [self._by_sid[i] for i in id_list if i in self._by_sid]
-        subs = [s for s in subs if self._mqtt.topic_matches_sub(s.filter, topic)]
         if not subs:
             subs = [s for s in self._subs.values() if self._mqtt.topic_matches_sub(s.filter, topic)]
         return subs
