@@ -218,6 +218,25 @@ def test_s3_and_mirror_reads_match_and_fetch_only_needed_ranges(tmp_path: Path, 
             assert source.requests - before == 1  # one range GET of 100 frames x 768 B
 
 
+def test_legacy_generator_and_cross_file_reads_on_s3_and_mirror(tmp_path: Path, store: str) -> None:
+    from braingeneers.core.transfer import upload
+    from braingeneers.data.datasets_electrophysiology import generate_metadata_axion
+    from braingeneers.data.recording import open_experiment
+
+    folder, data = batch(tmp_path, frames=2000, per_file=1200)
+    uuid = "2024-01-03-e-axion-two-files"
+    for path in sorted(folder.rglob("*.raw")):
+        upload(path, f"s3://braingeneers/ephys/{uuid}/" + path.relative_to(folder).as_posix())
+    generate_metadata_axion(uuid, save=True)
+    columns = np.asarray(load_metadata(uuid).extra["axion_per_well_channel_map"][5])
+    with open_experiment(uuid, "B3") as rec:
+        assert rec.shape == (64, 2000)
+        picked = [40, 2, 40]
+        np.testing.assert_array_equal(
+            rec.read(1100, 1300, picked, units="raw"), data[columns[picked], 1100:1300]
+        )
+
+
 def truncated(path: Path, size: int) -> Path:
     data = path.read_bytes()[:size]
     path.write_bytes(data)
