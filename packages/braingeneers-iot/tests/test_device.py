@@ -327,3 +327,53 @@ def test_shadow_survives_a_strapi_outage(
         shadow = shadows.get_shadow(device.device_name)
         assert shadow["STATE"] == "READY"
         assert shadow["UUID"] == EXPERIMENT
+
+
+def test_sigkilled_device_shows_offline_via_its_last_will(
+    mosquitto: Any, make_broker: Callable[..., Any], strapi: StrapiServer, shadows: Shadows
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from iot_servers import MQTT_PASSWORD, MQTT_USER
+
+    name = f"stirrer-{uuid.uuid4().hex[:8]}"
+    example = Path(__file__).parent.parent / "examples" / "example_device.py"
+    env = {
+        **os.environ,
+        "BRAINGENEERS_MQTT_HOST": "127.0.0.1",
+        "BRAINGENEERS_MQTT_PORT": str(mosquitto.port),
+        "BRAINGENEERS_MQTT_USERNAME": MQTT_USER,
+        "BRAINGENEERS_MQTT_PASSWORD": MQTT_PASSWORD,
+        "BRAINGENEERS_STRAPI_ENDPOINT": strapi.url,
+        "BRAINGENEERS_HTTP_USE_AUTH": "0",  # the test Strapi refuses it: shadow pushes only log warnings
+    }
+    watcher = make_broker(f"watcher-{uuid.uuid4().hex[:6]}")
+    status: queue.Queue[tuple[str, Any]] = watcher.subscribe_message(f"braingeneers/status/{name}")
+    proc = subprocess.Popen([sys.executable, str(example), "--name", name, "--tick", "0.1"], env=env)
+    try:
+        assert status.get(timeout=30)[1]["state"] == "online"
+        team = Driver(watcher, name)
+        for _ in range(20):  # "online" is published on connect, just before the device subscribes
+            team.send("PING")
+            try:
+                team.expect("PING", "RESPONSE", timeout=0.5)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError(f"{name} never answered PING")
+        team.send("SET_SPEED", RPM=5000)
+        assert team.expect("SET_SPEED", "ERROR", timeout=10)["ERROR"] == "device is PRIMED, not READY"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        last = status.get(timeout=10)[1]
+        assert last["state"] == "offline"
+        assert last["reason"] == "connection lost"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -241,7 +241,8 @@ class Shadows:
     Parameters
     ----------
     endpoint
-        Base URL with the ``/api`` suffix; default: ``[strapi] endpoint`` of the credentials file.
+        Base URL with the ``/api`` suffix; default: ``BRAINGENEERS_STRAPI_ENDPOINT``, else
+        ``[strapi] endpoint`` of the credentials file.
     credentials
         Credentials file to read ``[strapi]`` from (default: core's search order).
     token_provider
@@ -273,7 +274,7 @@ class Shadows:
         settle: float = 0.5,
     ) -> None:
         if endpoint is None:
-            endpoint = _endpoint_from(credentials)
+            endpoint = os.environ.get("BRAINGENEERS_STRAPI_ENDPOINT") or _endpoint_from(credentials)
         headers: HeaderSource | None = None
         if env_flag(use_auth, ["BRAINGENEERS_HTTP_USE_AUTH"]):
             if token_provider is None:

@@ -110,9 +110,13 @@ class StrapiServer:
 
 @contextlib.contextmanager
 def running_strapi(
-    project: Path, workdir: Path, port: int | None = None, timeout: float = 180.0
+    project: Path, workdir: Path, port: int | None = None, timeout: float = 180.0, public: bool = False
 ) -> Iterator[StrapiServer]:
-    """Start ``project`` (provisioned by :func:`provision_strapi`) on 127.0.0.1 with SQLite in ``workdir``."""
+    """Start ``project`` (provisioned by :func:`provision_strapi`) on 127.0.0.1 with SQLite in ``workdir``.
+
+    ``public`` opens the REST API without a token (``BRAINGENEERS_STRAPI_PUBLIC=1``), like the
+    lab's internal deployments; otherwise every request needs the API token.
+    """
     from braingeneers.core.testing import free_port, wait_for_port
 
     install = provision_strapi(project)
@@ -144,6 +148,7 @@ def running_strapi(
             "STRAPI_DISABLE_UPDATE_NOTIFICATION": "true",
             "BRAINGENEERS_STRAPI_TOKEN_FILE": str(token_file),
             "BRAINGENEERS_STRAPI_APP_DIR": str(app),
+            "BRAINGENEERS_STRAPI_PUBLIC": "1" if public else "0",
         }
     )
     log = (workdir / "strapi.log").open("wb")
