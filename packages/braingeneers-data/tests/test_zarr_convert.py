@@ -527,3 +527,21 @@ def test_python_older_than_311_gets_a_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(sys, "version_info", namedtuple("V", "major minor micro")(3, 10, 14))
     with pytest.raises(ConfigError, match=r"Python 3\.11 or newer"):
         require_zarr()
+
+
+def test_cli_info_says_whether_a_zarr_copy_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from braingeneers.core.cli import main
+
+    folder = axion_batch(tmp_path, frames=600, per_file=600)
+    assert main(["data", "convert", str(folder), "-e", "A1", "--task", "0/2", "--no-progress"]) == 0
+    assert main(["data", "convert", str(folder), "-e", "A2", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["data", "info", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    summary = {lines[i].split(":")[0].strip(): lines[i + 1].strip() for i in range(1, len(lines) - 1, 2)}
+    assert summary["A1"].startswith("zarr copy: ")
+    assert summary["A1"].endswith(
+        "(converting; resume: braingeneers data convert 2024-01-01-e-zarr-axion -e 'A1')"
+    )
+    assert summary["A2"] == f"zarr copy: {folder.resolve() / 'derived/zarr/A2.zarr'} (complete)"
+    assert summary["B3"] == "zarr copy: none (braingeneers data convert makes one)"

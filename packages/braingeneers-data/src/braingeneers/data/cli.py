@@ -34,6 +34,7 @@ def _info_handler(args: argparse.Namespace) -> int:
             f"{exp.num_frames} frames ({seconds:.1f} s), "
             f"{len(exp.blocks)} block(s)\n"
         )
+        out.write(f"    {_zarr_copy_summary(batch, exp.name)}\n")
         if args.experiment:
             with Recording(batch, exp) as rec:
                 info = rec.channel_info
@@ -87,6 +88,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         return 2
 
     parser.set_defaults(handler=_help)
+
+
+def _zarr_copy_summary(batch: Any, name: str) -> str:
+    from braingeneers.data.zarr_convert import zarr_copy_summary
+
+    return zarr_copy_summary(batch, name)
 
 
 def _add_convert(commands: Any) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "finalize",
     "store_status",
     "zarr_copy",
+    "zarr_copy_summary",
     "zarr_experiment",
 ]
 
@@ -158,10 +159,16 @@ def _safe_name(name: str) -> str:
 
 
 def default_store_uri(batch: BatchMetadata, experiment: str) -> str:
-    """Return the default location of an experiment's copy: ``<batch>/derived/zarr/<experiment>.zarr``."""
+    """Return the default location of an experiment's copy: ``<batch>/derived/zarr/<experiment>.zarr``.
+
+    An ``s3://`` URI for batches on S3 (or a mirror), an absolute path for a batch loaded from a
+    local folder.
+    """
     base = batch.base()
     name = f"derived/zarr/{_safe_name(experiment)}.zarr"
-    return base + name if base.startswith("s3://") else os.path.join(base, *name.split("/"))
+    if base.startswith("s3://"):
+        return base + name
+    return os.path.join(os.path.abspath(base), *name.split("/"))
 
 
 def _attrs(store_uri: str) -> dict[str, Any] | None:
@@ -194,6 +201,21 @@ def zarr_copy(batch: BatchMetadata, experiment: str) -> tuple[str, str] | None:
     except BraingeneersError:
         return None
     return None if status is None else (uri, status)
+
+
+def zarr_copy_summary(batch: BatchMetadata, experiment: str) -> str:
+    """Return one line for ``braingeneers data info``: whether the experiment has a Zarr copy, and where."""
+    try:
+        require_zarr()
+    except BraingeneersError:
+        return "zarr copy: not checked (Zarr copies need Python 3.11+ and zarr 3)"
+    found = zarr_copy(batch, experiment)
+    if found is None:
+        return "zarr copy: none (braingeneers data convert makes one)"
+    uri, status = found
+    if status == "complete":
+        return f"zarr copy: {uri} (complete)"
+    return f"zarr copy: {uri} ({status}; resume: braingeneers data convert {batch.uuid} -e {experiment!r})"
 
 
 def zarr_experiment(experiment: ExperimentMetadata, store_uri: str, num_frames: int) -> ExperimentMetadata:

@@ -4,7 +4,7 @@
 
 - a local path, or an ``s3://braingeneers/...`` URI under a local mirror endpoint,
   becomes zarr's own ``LocalStore`` on the file;
-- any other ``s3://`` URI becomes a :class:`S3Store <_s3_store_class>` that sends every
+- any other ``s3://`` URI becomes an ``S3Store`` (a ``zarr.abc.store.Store``) that sends every
   request through :func:`braingeneers.core.storage.s3_client`, so the endpoint,
   credentials, retries and timeouts are exactly core's, and no second S3 stack
   (s3fs/aiobotocore, which pin botocore tightly) is installed beside boto3.
