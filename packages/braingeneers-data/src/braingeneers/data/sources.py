@@ -48,13 +48,16 @@ class ByteSource:
     local_path
         The local file (a plain path, or the mirror's copy of an ``s3://`` URI), or ``None`` on S3.
     requests
-        Range requests (S3 GETs) made so far; 0 for local files.
+        Requests (S3 HEAD and range GETs) made so far; 0 for local files.
+    bytes_fetched
+        Bytes received from S3 so far.
     """
 
     def __init__(self, uri: str | os.PathLike[str]) -> None:
         self.uri = os.fspath(uri)
         self.local_path: Path | None = _endpoint_local_path(uri)
         self.requests = 0
+        self.bytes_fetched = 0
         self._size: int | None = None
         self._handle: IO[bytes] | None = None
         self._lock = threading.Lock()
@@ -141,6 +144,7 @@ class ByteSource:
         """GET ``[start, stop)`` from S3, in concurrent parts when large."""
         ranges = [(s, min(s + PART_SIZE, stop)) for s in range(start, stop, PART_SIZE)]
         self.requests += len(ranges)
+        self.bytes_fetched += stop - start
         try:
             return storage.read_ranges(self.uri, ranges)
         except StorageError as exc:
@@ -170,6 +174,7 @@ class ByteSource:
                 merged.append([start, stop, i])
         requests = [(m[0], m[1]) for m in merged if m[1] > m[0]]
         self.requests += len(requests)
+        self.bytes_fetched += sum(b - a for a, b in requests)
         try:
             fetched = iter(storage.read_ranges(self.uri, requests))
         except StorageError as exc:

@@ -58,23 +58,44 @@ def row_groups(rows: np.ndarray, rows_per_chunk: int) -> list[np.ndarray]:
     return np.split(rows, breaks)
 
 
+#: Bytes of one time slab when rows sharing chunks are read as a block and then selected.
+SLAB_BYTES = 32 * 1024 * 1024
+
+
 def read_rows(dataset: Any, rows: np.ndarray, start: int, stop: int, out: np.ndarray) -> None:
     """Fill ``out`` with ``dataset[rows, start:stop]`` for sorted unique ``rows`` of a (rows, frames) dataset.
 
-    Consecutive runs go straight into ``out`` (one hyperslab each); rows sharing
-    chunks are read as one bounding block and selected in numpy, which was
-    measured 3.5x faster than h5py fancy indexing for 64 of 1028 rows with
-    time-major chunks.
+    Consecutive runs go straight into ``out`` (one hyperslab each). Rows sharing
+    chunks are read as their bounding block in chunk-aligned time slabs of about
+    :data:`SLAB_BYTES` into one reused buffer, and selected with ``np.take``.
+    Measured on a 1020 x 400 000 uint16 file with 1020 x 2048 chunks (2 vCPU,
+    warm cache), 64 channels x 200 000 frames: 106 ms this way, 148-208 ms for
+    h5py reading all rows then numpy selecting, and h5py fancy indexing was 3.5x
+    slower still; slabs of 4096 frames took 228 ms, 32768 frames 117 ms.
     """
     rows_per_chunk = 1 if dataset.chunks is None else int(dataset.chunks[0])
+    chunk_frames = 1 if dataset.chunks is None else int(dataset.chunks[1])
     position = 0
     for group in row_groups(rows, rows_per_chunk):
         lo, hi = int(group[0]), int(group[-1]) + 1
         if hi - lo == len(group):
             dataset.read_direct(out, np.s_[lo:hi, start:stop], np.s_[position : position + len(group), :])
         else:
-            block = dataset[lo:hi, start:stop]
-            out[position : position + len(group)] = block[group - lo]
+            per_frame = (hi - lo) * dataset.dtype.itemsize
+            slab = max(chunk_frames, SLAB_BYTES // per_frame // chunk_frames * chunk_frames)
+            flat = np.empty((hi - lo) * min(slab, stop - start), dtype=dataset.dtype)
+            picked = group - lo
+            begin = start
+            while begin < stop:
+                # end on a chunk boundary so no chunk is decoded twice
+                end = min(stop, (begin // chunk_frames) * chunk_frames + slab)
+                view = flat[: (hi - lo) * (end - begin)].reshape(hi - lo, end - begin)  # C-contiguous
+                dataset.read_direct(view, np.s_[lo:hi, begin:end])
+                target = out[position : position + len(group), begin - start : end - start]
+                np.take(
+                    view, picked, axis=0, out=target, mode="clip"
+                )  # indices are valid; clip avoids a buffer
+                begin = end
         position += len(group)
 
 
