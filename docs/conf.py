@@ -43,6 +43,12 @@ nitpick_ignore = [
     ("py:class", "argparse.Namespace"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "collections.abc.Callable"),
+    ("py:class", "collections.abc.Mapping"),
+    ("py:class", "logging.Logger"),
+    # paho-mqtt and redis-py have no intersphinx here; braingeneers.iot signatures name them.
+    ("py:class", "redis.Redis"),
+    ("py:class", "mqtt.MQTTMessageInfo"),
+    ("py:class", "mqtt.MQTTMessage"),
     ("py:class", "datetime.datetime"),
     ("py:class", "datetime.timedelta"),
     ("py:class", "timedelta"),

@@ -302,7 +302,8 @@ class MessageBroker:
 
         Returns
         -------
-        The callback, or the new queue.
+        Callable
+            ``callback``, or the new :class:`CallableQueue` when none was given.
 
         Raises
         ------
@@ -450,17 +451,17 @@ class MessageBroker:
             self.redis_client.delete(*queue_keys(name))
 
     def get_lock(self, name: str, cleanup_sec: int | None = None, *, lease: float = 30.0) -> NamedLock:
-        """Return the leased cross-host lock ``name``.
+        """Return the leased cross-host lock ``name`` (see :class:`braingeneers.iot.redis_lock.NamedLock`).
 
         Parameters
         ----------
+        name
+            The lock's name.
         cleanup_sec
             Ignored; kept for the legacy signature (the lease bounds how long a crashed
             holder blocks others).
         lease
             Seconds a holder keeps the lock without renewal (renewed while held).
-
-        See :class:`braingeneers.iot.redis_lock.NamedLock`.
         """
         from braingeneers.iot.redis_lock import NamedLock
 

@@ -8,7 +8,7 @@ script, so a holder whose lease ran out can neither release nor extend the lock 
 else now holds: it gets :class:`~braingeneers.iot.errors.LockNotOwnedError`.
 
 Each acquisition also increments ``bpy-lock-fence-<name>`` and exposes the value as
-:attr:`NamedLock.fence`, a fencing token that grows with every acquisition.
+``NamedLock.fence``, a fencing token that grows with every acquisition.
 """
 
 from __future__ import annotations

@@ -23,9 +23,6 @@ __all__ = ["StreamListener", "poll", "publish"]
 
 logger = logging.getLogger(__name__)
 
-StreamCallback = Callable[[str, dict[bytes, bytes]], object]
-
-
 def publish(
     client: redis.Redis,
     stream_name: str,
@@ -93,7 +90,7 @@ class StreamListener:
         self,
         client: redis.Redis,
         streams: Iterable[str],
-        callback: StreamCallback,
+        callback: Callable[[str, dict[bytes, bytes]], object],
         include_existing: bool = True,
         block_ms: int = 1000,
     ) -> None:
