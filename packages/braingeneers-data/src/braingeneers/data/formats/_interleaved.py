@@ -115,6 +115,8 @@ class InterleavedLayout:
             raise IndexError(f"{self.source.uri}: frames [{start}, {stop}) outside [0, {self.num_frames}]")
         n = stop - start
         local = self._local_frames()
+        # Local files: gather straight from the memory map, with no copy of the frame bytes first
+        # (bench_axion, 10 s of one 6-well well: 19-53 ms, vs 29-94 ms to readinto + transpose).
         if local is not None:
             return gather_columns(local[start:stop], columns)
         if n == 0:
