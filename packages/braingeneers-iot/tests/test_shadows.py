@@ -201,3 +201,26 @@ def test_legacy_database_interactor(strapi: StrapiServer, monkeypatch: pytest.Mo
     assert exp.name in db.list_experiments()
     assert repr(db).startswith("DatabaseInteractor(StrapiClient(")
     assert strapi.token not in repr(db)
+
+
+def test_legacy_message_broker_shadow_methods(
+    strapi: StrapiServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from braingeneers.core import auth
+    from braingeneers.iot.messaging import MessageBroker
+
+    monkeypatch.setattr(auth, "_default", strapi)
+    monkeypatch.delenv("BRAINGENEERS_STRAPI_ENDPOINT", raising=False)
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[strapi]\nendpoint = {strapi.url}\napi_key = unused\n")
+    broker = MessageBroker("legacy-shadows", credentials_file=str(credentials))  # no MQTT needed
+    name = unique("legacy-dev")
+    thing = broker.create_device(name, "Autoculture")
+    assert {"label": name, "value": thing.id} in broker.list_devices_by_type("Autoculture")
+    assert broker.get_device_state(name) == {}
+    broker.update_device_state(name, {"STATE": "IDLE", "a": 1})
+    assert broker.update_device_state(name, {"b": 2}) == {"STATE": "IDLE", "a": 1, "b": 2}
+    assert broker.delete_device_state(name, ["a"]) == {"STATE": "IDLE", "b": 2}
+    assert broker.delete_device_state(name) == {}  # really deletes (the legacy one did nothing)
+    assert broker.get_device_state(name) == {}
+    broker.shutdown()

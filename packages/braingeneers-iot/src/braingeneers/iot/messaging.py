@@ -487,6 +487,39 @@ class MessageBroker:
                 self._shadows = factory(self)
             return self._shadows
 
+    # Legacy shadow methods: thin delegations to the shadows client (braingeneers.iot.shadows.Shadows).
+    def get_device_state(self, device_name: str) -> dict[str, Any]:
+        """Return the shadow of device ``device_name`` (``{}`` if it has none)."""
+        state: dict[str, Any] = self.shadows.get_shadow(device_name)
+        return state
+
+    def update_device_state(self, device_name: str, device_state: Mapping[str, Any]) -> dict[str, Any]:
+        """Set the top-level keys ``device_state`` in the device's shadow, keeping other keys.
+
+        Concurrent writers of different keys do not lose each other's keys; see
+        ``Shadows.update_shadow`` for the guarantee.
+        """
+        state: dict[str, Any] = self.shadows.update_shadow(device_name, device_state)
+        return state
+
+    def delete_device_state(
+        self, device_name: str, device_state_keys: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Delete ``device_state_keys`` from the device's shadow, or empty it when None; return the shadow."""
+        state: dict[str, Any] = self.shadows.delete_shadow(device_name, device_state_keys)
+        return state
+
+    def create_device(self, device_name: str, device_type: str) -> Any:
+        """Return the device (Strapi interaction-thing), creating it if absent.
+
+        ``device_type`` is ``BioPlateScope``, ``Autoculture`` or ``Other``.
+        """
+        return self.shadows.create_thing(device_name, device_type)
+
+    def list_devices_by_type(self, thing_type_name: str) -> list[dict[str, Any]]:
+        """Return ``[{"label": name, "value": id}]`` for the devices of one type (not in the trash)."""
+        return [{"label": thing.name, "value": thing.id} for thing in self.shadows.things(thing_type_name)]
+
 
 def _check_filter(topic: str) -> None:
     """Raise ValueError unless ``topic`` is a valid MQTT topic filter."""
