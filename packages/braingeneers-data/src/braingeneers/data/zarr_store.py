@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METADATA_NAMES", "open_store", "require_zarr", "store_uri_join"]
 
-#: Keys that are metadata, not chunk data: a missing one is not a missing chunk.
+#: Names of metadata keys (a missing one is not a missing chunk).
 METADATA_NAMES = ("zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata")
 
 _INDEX_CACHE_ENTRIES = 4096
