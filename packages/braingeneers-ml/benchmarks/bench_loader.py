@@ -8,8 +8,12 @@ Writes a local synthetic Maxwell experiment (64 channels, 20 kHz) and its Zarr c
 * bound: one open ``Recording`` and ``Recording.read`` in a loop (the same bytes with the data
   package, no torch, no DataLoader);
 * ours: ``WindowDataset`` + ``RandomWindowSampler`` through a ``DataLoader`` (batch 32) with
-  ``num_workers`` 0 and 2 (worker start-up included), and sliding windows with 50 % overlap
-  (the batched read path) beside the bound reading them one by one.
+  ``num_workers`` 0 and 2 (persistent workers; best of two epochs, the first includes
+  start-up), also with int16 windows from the workers scaled to µV in the main process
+  (``to_microvolts``), and sliding windows with 50 % overlap (the batched read path) beside
+  the bound reading them one by one;
+* the DataLoader's own transfer limit: 2 workers returning ready float32 windows (no reads),
+  what moving 16 MiB batches through shared memory costs on this machine.
 
 Also reports the memory of each DataLoader worker (Linux ``/proc``): peak resident set
 (``VmHWM``, which counts the pages a forked worker shares with its parent) and the largest
@@ -79,12 +83,32 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return peak, private
 
 
-def _loader_run(loader: DataLoader[Any], expected: int, peaks: list[tuple[int, int]]) -> None:
+class _Constant:
+    """A dataset returning ready float32 windows: what DataLoader workers cost without reading."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.window = torch.zeros(CHANNELS, WINDOW)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.window.clone()
+
+
+def _loader_run(
+    loader: DataLoader[Any],
+    expected: int,
+    peaks: list[tuple[int, int]],
+    convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> None:
     seen = 0
     iterator = iter(loader)
     workers = [w.pid for w in getattr(iterator, "_workers", [])]
     for batch in iterator:
-        seen += batch.shape[0]
+        out = convert(batch) if convert is not None else batch
+        seen += out.shape[0]
         for i, pid in enumerate(workers):
             if i >= len(peaks):
                 peaks.append((0, 0))
@@ -116,9 +140,15 @@ def _bench_source(label: str, ref: RecordingRef, folder: Path, n: int, n_legacy:
 
     peaks: list[tuple[int, int]] = []
 
-    def ours(workers: int) -> Callable[[], None]:
-        loader = DataLoader(ds, batch_size=BATCH, sampler=sampler, num_workers=workers)
-        return lambda: _loader_run(loader, n, peaks)
+    def ours(workers: int, dataset: Any = ds, convert: bool = False) -> Callable[[], None]:
+        loader = DataLoader(
+            dataset, batch_size=BATCH, sampler=sampler, num_workers=workers, persistent_workers=workers > 0
+        )
+        return lambda: _loader_run(loader, n, peaks, dataset.to_microvolts if convert else None)
+
+    raw = WindowDataset(ref, window=WINDOW, units="raw")
+    np.testing.assert_array_equal(raw.to_microvolts(raw[0]).numpy(), ds[0].numpy())
+    transfer = DataLoader(_Constant(n), batch_size=BATCH, num_workers=2, persistent_workers=True)
 
     sliding = SlidingWindowSampler(ds, stride=WINDOW // 2)
     slide_starts = [ds.locate(i)[1] for i in sliding]
@@ -133,6 +163,8 @@ def _bench_source(label: str, ref: RecordingRef, folder: Path, n: int, n_legacy:
     r_legacy = _rate(n_legacy, legacy, repeat=1)
     r_ours0 = _rate(n, ours(0))
     r_ours2 = _rate(n, ours(2))
+    r_raw2 = _rate(n, ours(2, raw, convert=True))
+    r_transfer = _rate(n, lambda: _loader_run(transfer, n, []))
     r_slide_bound = _rate(len(slide_starts), slide_bound)
     r_slide = _rate(len(slide_starts), lambda: _loader_run(slide_loader, len(slide_starts), []))
     peak_mib = max(p[0] for p in peaks) / 1024 if peaks else float("nan")
@@ -142,6 +174,20 @@ def _bench_source(label: str, ref: RecordingRef, folder: Path, n: int, n_legacy:
         [label, "bound: Recording.read in a loop", r_bound, 1.0, r_bound / r_legacy],
         [label, "ours: WindowDataset, num_workers=0", r_ours0, r_ours0 / r_bound, r_ours0 / r_legacy],
         [label, "ours: WindowDataset, num_workers=2", r_ours2, r_ours2 / r_bound, r_ours2 / r_legacy],
+        [
+            label,
+            "ours: num_workers=2, int16 from workers, to_microvolts in main",
+            r_raw2,
+            r_raw2 / r_bound,
+            r_raw2 / r_legacy,
+        ],
+        [
+            label,
+            "DataLoader transfer limit: 2 workers, no reads",
+            r_transfer,
+            r_transfer / r_bound,
+            float("nan"),
+        ],
         [label, "sliding 50% overlap: bound, one read per window", r_slide_bound, 1.0, float("nan")],
         [label, "sliding 50% overlap: ours, batched reads", r_slide, r_slide / r_slide_bound, float("nan")],
     ]

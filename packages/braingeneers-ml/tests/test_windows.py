@@ -31,6 +31,15 @@ def test_raw_units_keep_the_stored_integer_type_and_channel_order(make_recording
     np.testing.assert_array_equal(item.numpy(), opener().read(17, 27, channels=[5, 0, 5, 2], units="raw"))
 
 
+def test_raw_windows_convert_to_the_same_microvolts(make_recording):
+    a, b = make_recording(num_frames=300, seed=1), make_recording(num_frames=300, seed=2)
+    raw = WindowDataset([a, b], window=50, channels=[4, 1], units="raw")
+    uv = WindowDataset([a, b], window=50, channels=[4, 1])
+    batch = torch.stack([raw[0], raw[260]])
+    torch.testing.assert_close(raw.to_microvolts(batch), torch.stack([uv[0], uv[260]]), rtol=0, atol=0)
+    assert raw.to_microvolts(raw[3], dtype=torch.float64).dtype == torch.float64
+
+
 @pytest.mark.parametrize(
     ("dtype", "expected"),
     [

@@ -162,6 +162,9 @@ class RecordingShape:
     num_frames: int
     sample_rate: float
     channel_ids: np.ndarray
+    #: µV per count and the count offset per channel, when the recording says (``channel_info``).
+    gain_uv: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
 
 class HandleCache:
@@ -218,12 +221,16 @@ def inspect(
     shapes = []
     for i in range(len(openers)):
         rec = cache.get(i)
+        info = getattr(rec, "channel_info", None)
+        gain, offset = getattr(info, "gain_uv", None), getattr(info, "offset", None)
         shapes.append(
             RecordingShape(
                 num_channels=int(rec.num_channels),
                 num_frames=int(rec.num_frames),
                 sample_rate=float(rec.sample_rate),
                 channel_ids=np.asarray(rec.channel_ids),
+                gain_uv=None if gain is None else np.asarray(gain, dtype=np.float64),
+                offset=None if offset is None else np.asarray(offset, dtype=np.float64),
             )
         )
     return cache, shapes

@@ -23,8 +23,6 @@ __all__ = ["WindowDataset"]
 
 log = logging.getLogger(__name__)
 
-Target = Callable[[int, int, int], Any]
-
 
 def as_recording_list(recordings: Any) -> list[Any]:
     """Accept one recording (in any accepted form) or a list/tuple of them."""
@@ -95,7 +93,7 @@ class WindowDataset:
         units: str = "uV",
         dtype: Any = None,
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-        targets: Target | None = None,
+        targets: Callable[[int, int, int], Any] | None = None,
         merge_gap: int | None = None,
         max_read_bytes: int = 64 << 20,
     ) -> None:
@@ -124,6 +122,7 @@ class WindowDataset:
         self.targets = targets
         self.merge_gap = window // 2 if merge_gap is None else int(merge_gap)
         self.max_read_bytes = int(max_read_bytes)
+        self._scale: tuple[np.ndarray, np.ndarray] | None = None
         self.window_counts = np.array([s.num_frames - window + 1 for s in self.shapes], dtype=np.int64)
         self._offsets = np.concatenate([[0], np.cumsum(self.window_counts)]).astype(np.int64)
 
@@ -251,6 +250,44 @@ class WindowDataset:
                 tensor = _dtypes.to_tensor(view, self._convert, copy=False)
                 items[position] = self._item(int(rec), int(starts[position]), tensor)
         return items
+
+    def to_microvolts(self, raw: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Convert raw windows ``[..., channels, frames]`` of this dataset to µV, on their device.
+
+        With ``units="raw"`` DataLoader workers send integer counts (half the bytes of float32
+        through the workers' shared memory); convert the batch after ``batch.to(device)``. The
+        result equals what ``units="uV"`` reads: ``(raw - offset) * gain_uv`` per channel,
+        computed in float32 (or ``dtype``).
+
+        Raises
+        ------
+        ValueError
+            The recordings do not report their gains, or differ in gain/offset on the selected
+            channels (then a batch mixing them cannot be scaled with one table).
+        """
+        import torch
+
+        scale = self._scale
+        if scale is None:
+            tables = []
+            for i, shape in enumerate(self.shapes):
+                if shape.gain_uv is None or shape.offset is None:
+                    raise ValueError(f"recording {i} does not report per-channel gains; read units='uV'")
+                pick = slice(None) if self.channels is None else self.channels
+                tables.append((shape.gain_uv[pick], shape.offset[pick]))
+            gain, offset = tables[0]
+            for i, (g, o) in enumerate(tables[1:], 1):
+                if not (np.array_equal(g, gain) and np.array_equal(o, offset)):
+                    raise ValueError(
+                        f"recording {i} has other gains/offsets than recording 0 on the selected channels; "
+                        "read units='uV' instead"
+                    )
+            scale = self._scale = (gain, offset)
+        work = dtype or (torch.float64 if raw.dtype == torch.float64 else torch.float32)
+        gain_t = torch.as_tensor(scale[0], dtype=work, device=raw.device)[:, None]
+        offset_t = torch.as_tensor(scale[1], dtype=work, device=raw.device)[:, None]
+        result: torch.Tensor = (raw.to(work) - offset_t) * gain_t
+        return result
 
     def close(self) -> None:
         """Close the recordings this process opened."""
