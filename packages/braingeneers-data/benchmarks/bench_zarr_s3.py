@@ -275,6 +275,8 @@ def main() -> None:
     for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
         os.environ.setdefault(key, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # moto assembles a multi-GB multipart upload in Python, slower than core's default 30 s read timeout.
+    os.environ.setdefault("BRAINGENEERS_S3_TIMEOUT", "900")
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
     if server is None:
         raise SystemExit("moto_server not found: install the bench group (moto[server])")
