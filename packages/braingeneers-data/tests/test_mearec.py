@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -57,3 +58,14 @@ def test_unversioned_file_is_oriented_by_positions_or_refused(tmp_path: Path) ->
         del h5["channel_positions"]
     with pytest.raises(FormatError, match=r"recordings_u\.h5.*orient"):
         mearec.generate_metadata(tmp_path)
+
+
+@pytest.mark.parametrize("version", ["1.4.0", "1.9.0"])
+def test_reads_over_s3_and_mirror(tmp_path: Path, store: str, publish: Any, version: str) -> None:
+    data = signal(5, 30000).astype(np.float32)
+    write_mearec(data, tmp_path / "b/original/data/recordings_s.h5", version=version)
+    meta = mearec.generate_metadata(tmp_path / "b", uuid="2024-08-08-e-mearec")
+    meta.source = None
+    publish(tmp_path / "b", "2024-08-08-e-mearec")
+    rec = open_experiment(meta, 0)
+    np.testing.assert_array_equal(rec.read(100, 29000, [4, 0], units="raw"), data[[4, 0], 100:29000])

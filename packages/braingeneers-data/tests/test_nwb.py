@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -110,3 +111,13 @@ def test_reads_a_file_written_by_pynwb(tmp_path: Path) -> None:
         series = io.read().acquisition["ElectricalSeries"]
         volts = series.get_data_in_units()
     np.testing.assert_allclose(rec.read(dtype=np.float64), np.asarray(volts).T * 1e6, rtol=1e-9)
+
+
+def test_reads_over_s3_and_mirror(tmp_path: Path, store: str, publish: Any) -> None:
+    data = counts(6, 20000)
+    write_nwb(data, tmp_path / "b/original/data/s.nwb", conversion=1e-6)
+    meta = nwb.generate_metadata(tmp_path / "b", uuid="2024-08-08-e-nwb")
+    meta.source = None
+    publish(tmp_path / "b", "2024-08-08-e-nwb")
+    rec = open_experiment(meta, "s")
+    np.testing.assert_array_equal(rec.read(1000, 19000, [5, 2, 2], units="raw"), data[[5, 2, 2], 1000:19000])

@@ -35,7 +35,7 @@ import numpy as np
 
 from braingeneers.core.errors import FormatError
 from braingeneers.data.formats._base import BlockReader, ChannelInfo
-from braingeneers.data.formats._hdf5 import HDF5_MAGIC, open_h5, read_rows, scalar
+from braingeneers.data.formats._hdf5 import HDF5_MAGIC, ChunkIndex, open_h5, read_rows_from, scalar
 
 if TYPE_CHECKING:
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
@@ -279,6 +279,7 @@ class MaxwellReader(BlockReader):
         self.num_frames = frames
         self.raw_dtype = np.dtype(self._raw.dtype)
         self.compressed = MAXWELL_FILTER in _filters(self._raw)
+        self._index: ChunkIndex | None = None
         self.check_num_frames(frames)
 
     def channel_info(self) -> ChannelInfo:
@@ -321,11 +322,10 @@ class MaxwellReader(BlockReader):
         """Return frames ``[start, stop)`` of the given channel indices as uint16 counts."""
         if self.compressed and not ensure_plugin_path():
             raise FormatError(f"{self.source.uri}: {PLUGIN_HELP}")
-        out = np.empty((len(channels), stop - start), dtype=self.raw_dtype)
-        if stop <= start or not len(channels):
-            return out
         try:
-            read_rows(self._raw, channels, start, stop, out)
+            if self.source.local_path is None and self._index is None:
+                self._index = ChunkIndex(self._raw)
+            out = read_rows_from(self.source, self._index, self._raw, channels, start, stop)
         except OSError as exc:
             if self.compressed:
                 raise FormatError(f"{self.source.uri}: {PLUGIN_HELP} ({exc})") from None

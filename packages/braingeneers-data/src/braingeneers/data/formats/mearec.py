@@ -20,7 +20,15 @@ import numpy as np
 
 from braingeneers.core.errors import FormatError
 from braingeneers.data.formats._base import BlockReader, ChannelInfo
-from braingeneers.data.formats._hdf5 import HDF5_MAGIC, open_h5, read_columns, read_rows, scalar, text
+from braingeneers.data.formats._hdf5 import (
+    HDF5_MAGIC,
+    ChunkIndex,
+    open_h5,
+    read_columns_from,
+    read_rows_from,
+    scalar,
+    text,
+)
 
 if TYPE_CHECKING:
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
@@ -107,6 +115,7 @@ class MearecReader(BlockReader):
             rate = _sample_rate(self._h5)
             self.sample_rate = float(rate) if rate is not None else float(experiment.sample_rate)
             self.raw_dtype = np.dtype(self._data.dtype)
+            self._index: ChunkIndex | None = None
             self.check_num_frames(self.num_frames)
         except BaseException:
             self._h5.close()
@@ -125,11 +134,11 @@ class MearecReader(BlockReader):
         if stop <= start or not len(channels):
             return np.empty((len(channels), stop - start), dtype=self.raw_dtype)
         try:
+            if self.source.local_path is None and self._index is None:
+                self._index = ChunkIndex(self._data)
             if self.channels_first:
-                out = np.empty((len(channels), stop - start), dtype=self.raw_dtype)
-                read_rows(self._data, channels, start, stop, out)
-                return out
-            return read_columns(self._data, channels, start, stop)
+                return read_rows_from(self.source, self._index, self._data, channels, start, stop)
+            return read_columns_from(self.source, self._index, self._data, channels, start, stop)
         except OSError as exc:
             raise FormatError(f"{self.source.uri}: cannot read 'recordings' ({exc})") from None
 

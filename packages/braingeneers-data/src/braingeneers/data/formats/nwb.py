@@ -27,7 +27,14 @@ import numpy as np
 
 from braingeneers.core.errors import FormatError
 from braingeneers.data.formats._base import BlockReader, ChannelInfo
-from braingeneers.data.formats._hdf5 import HDF5_MAGIC, open_h5, read_columns, read_rows, text
+from braingeneers.data.formats._hdf5 import (
+    HDF5_MAGIC,
+    ChunkIndex,
+    open_h5,
+    read_columns_from,
+    read_rows_from,
+    text,
+)
 
 if TYPE_CHECKING:
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
@@ -117,6 +124,7 @@ class NwbReader(BlockReader):
             self.num_frames = self._series.num_frames
             self.sample_rate = self._series.rate
             self.raw_dtype = np.dtype(self._series.data.dtype)
+            self._index: ChunkIndex | None = None
             self.check_num_frames(self.num_frames)
         except BaseException:
             self._h5.close()
@@ -161,11 +169,11 @@ class NwbReader(BlockReader):
             return np.empty((len(channels), stop - start), dtype=self.raw_dtype)
         data = self._series.data
         try:
+            if self.source.local_path is None and self._index is None:
+                self._index = ChunkIndex(data)
             if self._series.channels_first:
-                out = np.empty((len(channels), stop - start), dtype=self.raw_dtype)
-                read_rows(data, channels, start, stop, out)
-                return out
-            return read_columns(data, channels, start, stop)
+                return read_rows_from(self.source, self._index, data, channels, start, stop)
+            return read_columns_from(self.source, self._index, data, channels, start, stop)
         except OSError as exc:
             raise FormatError(
                 f"{self.source.uri}: cannot read /acquisition/{self.series_name}/data ({exc})"
