@@ -119,12 +119,34 @@ def flat_batch(tmp_path: Path, hardware: str) -> Path:
     return folder
 
 
+def hdf5_batch(tmp_path: Path, fmt: str) -> Path:
+    """An NWB file (int16 ElectricalSeries) or a MEArec file (float32 recordings)."""
+    from braingeneers.data.formats import mearec, nwb
+    from braingeneers.data.metadata import save_metadata
+    from braingeneers.data.synthetic.mearec import write_mearec
+    from braingeneers.data.synthetic.nwb import write_nwb
+    from braingeneers.data.synthetic.signal import synthetic_signal
+
+    data, _ = synthetic_signal(12, 2000, 20000.0, seed=8)
+    folder = tmp_path / f"{fmt}-batch"
+    if fmt == "nwb":
+        write_nwb(data, folder / "original/data/rec.nwb")
+        meta = nwb.generate_metadata(folder, uuid="2024-01-01-e-zarr-nwb")
+    else:
+        write_mearec(data.astype(np.float32) * 0.5, folder / "original/data/recordings_sim.h5")
+        meta = mearec.generate_metadata(folder, uuid="2024-01-01-e-zarr-mearec")
+    save_metadata(meta, folder / "metadata.json")
+    return folder
+
+
 BATCHES = {
     "axion": axion_batch,
     "maxwell": maxwell_batch,
     "hengenlab": hengenlab_batch,
     "raspi": lambda tmp_path: flat_batch(tmp_path, "Raspi"),
     "intan": lambda tmp_path: flat_batch(tmp_path, "Intan"),
+    "nwb": lambda tmp_path: hdf5_batch(tmp_path, "nwb"),
+    "mearec": lambda tmp_path: hdf5_batch(tmp_path, "mearec"),
 }
 
 
