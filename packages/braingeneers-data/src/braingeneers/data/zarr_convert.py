@@ -82,6 +82,9 @@ class Layout:
     shard_bytes
         Target raw size of a shard (one S3 object); a shard holds every channel
         (rounded up to whole chunks) and as many chunk columns of frames as fit.
+    max_shard_columns
+        At most this many chunk columns per shard, which bounds the frames a conversion task
+        reads from the source (a frame-interleaved file is read whole per frame range).
     codec
         ``"blosc-zstd"`` (bit-shuffled Blosc with zstd), ``"zstd"`` or ``"none"``; every chunk
         also carries a CRC-32C checksum, so a damaged chunk fails to decode instead of reading
@@ -93,6 +96,7 @@ class Layout:
     chunk_channels: int = 64
     chunk_frames: int = 16384
     shard_bytes: int = 128 * 1024 * 1024
+    max_shard_columns: int = 16
     codec: str = "blosc-zstd"
     level: int = 1
 
@@ -100,7 +104,7 @@ class Layout:
         """Return the shard shape ``(channels, frames)`` for an array with ``num_channels``."""
         channels = -(-max(num_channels, 1) // self.chunk_channels) * self.chunk_channels
         per_column = channels * self.chunk_frames * itemsize
-        columns = max(1, min(256, round(self.shard_bytes / per_column)))
+        columns = max(1, min(self.max_shard_columns, round(self.shard_bytes / per_column)))
         return channels, columns * self.chunk_frames
 
     def compressors(self) -> Any:
