@@ -623,7 +623,8 @@ class SpikeData:
                 if isi.size:
                     hists[-1][0] = isi.size
                 continue
-            bins = np.geomspace(positive.min(), positive.max(), bin_num + 1)
+            # geomspace(a, a) can wobble by an ulp; histogram edges must not decrease
+            bins = np.maximum.accumulate(np.geomspace(positive.min(), positive.max(), bin_num + 1))
             hist, _ = np.histogram(positive, bins)
             hist = hist.astype(np.int64)
             hist[0] += isi.size - positive.size
