@@ -40,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from braingeneers.core.errors import BraingeneersError, ConflictError, FormatError, NotFoundError
+from braingeneers.core.errors import (
+    BraingeneersError,
+    ConfigError,
+    ConflictError,
+    FormatError,
+    NotFoundError,
+    StorageError,
+)
 from braingeneers.data.zarr_store import open_store, require_zarr
 
 if TYPE_CHECKING:
@@ -274,7 +281,12 @@ def _source_files(batch: BatchMetadata, experiment: ExperimentMetadata) -> list[
             from urllib.parse import urlsplit
 
             parts = urlsplit(uri)
-            head = storage.s3_client().head_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+            try:
+                head = storage.s3_client().head_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+            except Exception as exc:  # botocore's errors, named for the user
+                missing = "404" in str(exc) or "Not Found" in str(exc)
+                error = NotFoundError if missing else StorageError
+                raise error(f"{uri}: cannot read the source file's size and ETag ({exc})") from None
             entry["size"] = int(head["ContentLength"])
             entry["etag"] = str(head.get("ETag", "")).strip('"')
         files.append(entry)
@@ -498,6 +510,8 @@ def finalize(store_uri: str, workers: int = 1) -> list[int]:
         start, stop = _range_bounds(info, index)
         try:
             stored = array[:, start:stop]
+        except (StorageError, ConfigError):
+            raise  # S3 going away is not damage: stop, and let a rerun verify again
         except Exception as exc:  # a damaged chunk fails to decode
             logger.warning("%s: range %d cannot be read back (%s)", store_uri, index, exc)
             return False
@@ -584,7 +598,12 @@ def convert_experiment(
     result.raw_bytes = int(shape[0]) * int(shape[1]) * np.dtype(info["fingerprint"]["dtype"]).itemsize
     _run_ranges(store_uri, todo=todo, workers=workers, progress=progress, result=result, on_range=on_range)
     if task is None:
-        bad = finalize(store_uri, workers)
+        try:
+            bad = finalize(store_uri, workers)
+        except StorageError as exc:
+            raise StorageError(
+                f"{exc}; the Zarr copy at {store_uri} is resumable: run the conversion again"
+            ) from exc
         if bad:
             logger.info("%s: converting %d ranges again after verification", store_uri, len(bad))
             _run_ranges(
