@@ -398,3 +398,24 @@ def test_tls_with_ca_file_and_client_certificate(tmp_path: Any) -> None:
         for broker in brokers:
             broker.shutdown(timeout=1)
         server.stop()
+
+
+def test_unsubscribe_while_disconnected_reaches_the_kept_session(
+    mosquitto: Mosquitto, make_broker: Any
+) -> None:
+    sub = make_broker("sub-offline-unsub")
+    pub = make_broker("pub-offline-unsub")
+    got = sub.subscribe_message("offunsub/a")
+    kept = sub.subscribe_message("offunsub/b")
+    mosquitto.stop(signal.SIGTERM)
+    assert wait_until(lambda: not sub.mqtt_connection.is_connected, 5)
+    sub.unsubscribe_message("offunsub/a")
+    mosquitto.start()
+    assert wait_until(lambda: sub.mqtt_connection.is_connected and pub.mqtt_connection.is_connected, 15)
+    time.sleep(0.3)
+    pub.publish_message("offunsub/a", 1, confirm_receipt=True)
+    pub.publish_message("offunsub/b", 2, confirm_receipt=True)
+    assert kept.get(timeout=10) == ("offunsub/b", 2)
+    time.sleep(0.3)
+    assert got.empty()
+    assert len(sub.mqtt_connection._orphans) == 0  # the broker no longer sends offunsub/a

@@ -373,3 +373,42 @@ def test_stream_listener_survives_a_redis_restart_and_resumes(
     assert raised == [3]
     mb.shutdown()
     assert not listener.is_running
+
+
+def test_blackholed_redis_raises_typed_errors_in_bounded_time(redis_server: RedisServer) -> None:
+    from faultproxy import FaultProxy
+
+    from braingeneers.iot.errors import MessagingError
+    from braingeneers.iot.messaging import MessageBroker
+    from braingeneers.iot.settings import RedisConfig
+
+    with FaultProxy(redis_server.port) as link:
+        config = RedisConfig(
+            host="127.0.0.1", port=link.port, username=REDIS_USER, password=REDIS_PASSWORD, socket_timeout=1.0
+        )
+        mb = MessageBroker(redis_config=config)
+        try:
+            q = mb.get_queue("hole")
+            lock = mb.get_lock("hole", lease=5)
+            got: list[bytes] = []
+            mb.subscribe_data_stream("hole-stream", lambda s, f: got.append(f[b"n"]))
+            q.put(1)
+            link.set_mode("blackhole")
+            for call in (lambda: q.put(2), lambda: q.get(timeout=5), lock.acquire, q.qsize):
+                started = time.monotonic()
+                with pytest.raises(MessagingError, match="unreachable or too slow"):
+                    call()
+                assert time.monotonic() - started < 8  # three 1 s socket timeouts plus backoff
+            link.set_mode("pass")
+            link.close_all()
+            assert q.get(timeout=5) == 1
+            writer = MessageBroker(
+                redis_config=RedisConfig(
+                    host="127.0.0.1", port=redis_server.port, username=REDIS_USER, password=REDIS_PASSWORD
+                )
+            )
+            writer.publish_data_stream("hole-stream", {"n": "after"})
+            writer.shutdown()
+            assert wait_until(lambda: got == [b"after"], 15)  # the listener lived through it
+        finally:
+            mb.shutdown(timeout=2)

@@ -180,6 +180,7 @@ class MqttConnection:
         self._seen = SeenIds(options.dedupe_capacity)
         self._refusals: dict[int, str] = {}
         self._refusal_lock = threading.Lock()
+        self._unsent_unsubscribes: set[str] = set()
         self._suback: dict[int, tuple[threading.Event, list[str]]] = {}
         self._connected = threading.Event()
         self._first_attempt_done = threading.Event()
@@ -336,6 +337,9 @@ class MqttConnection:
             )
         with self._lock:
             subs = list(self._subs.values())
+            dropped, self._unsent_unsubscribes = sorted(self._unsent_unsubscribes), set()
+        if dropped and flags.session_present:
+            client.unsubscribe(dropped)  # removed while offline: the kept session still has them
         for sub in subs:
             # Restore subscriptions (a broker that lost the session needs them); retained
             # messages are not sent again for subscriptions the session still had.
@@ -495,6 +499,7 @@ class MqttConnection:
         mid: int | None = None
         done: tuple[threading.Event, list[str]] = (threading.Event(), [])
         with self._lock:
+            self._unsent_unsubscribes.discard(topic)
             existing = self._subs.get(topic)
             sub_id = existing.sub_id if existing else self._new_sub_id(topic)
             sub = _Subscription(topic, callback, sub_id, self.options.qos if qos is None else qos)
@@ -535,8 +540,14 @@ class MqttConnection:
             if sub is None:
                 return False
             self._by_sid.pop(sub.sub_id, None)
-        if self.is_connected:
-            self._client.unsubscribe(topic)
+            self._orphans = collections.deque(
+                ((t, e) for t, e in self._orphans if not self._mqtt.topic_matches_sub(topic, t)),
+                maxlen=self._orphans.maxlen,
+            )
+            if not self.is_connected:
+                self._unsent_unsubscribes.add(topic)
+                return True
+        self._client.unsubscribe(topic)
         return True
 
     def publish(

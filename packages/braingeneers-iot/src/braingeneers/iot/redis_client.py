@@ -1,7 +1,8 @@
 """Opening Redis connections and turning redis-py failures into typed errors.
 
-Every connection has a socket timeout and a connect timeout, so no call hangs;
-blocking commands wait in slices shorter than the socket timeout. Nothing here needs
+Every connection has a socket timeout (``RedisConfig.socket_timeout``, 10 s) and a
+connect timeout, so no call hangs; blocking commands wait in slices shorter than the
+socket timeout. Nothing here needs
 an admin command: the client works under a least-privilege ACL user.
 """
 
@@ -18,18 +19,26 @@ from braingeneers.iot.settings import RedisConfig
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["BLOCK_SLICE", "SOCKET_TIMEOUT", "connect", "redis_errors"]
+__all__ = ["BLOCK_SLICE", "RETRIES", "block_slice", "connect", "redis_errors"]
 
-SOCKET_TIMEOUT = 10.0
-"""Seconds any single Redis reply may take."""
+RETRIES = 2
+"""Retries of a Redis call after a dropped connection or a timeout."""
 
 BLOCK_SLICE = 5.0
-"""Longest single server-side wait of a blocking command (below ``SOCKET_TIMEOUT``)."""
+"""Longest single server-side wait of a blocking command (and at most half the socket timeout)."""
 
 
-def connect(config: RedisConfig, socket_timeout: float = SOCKET_TIMEOUT) -> redis.Redis:
+def block_slice(client: redis.Redis) -> float:
+    """Return the longest server-side wait that stays below ``client``'s socket timeout."""
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+    return BLOCK_SLICE if not timeout else min(BLOCK_SLICE, float(timeout) / 2)
+
+
+def connect(config: RedisConfig) -> redis.Redis:
     """Return a redis-py client for ``config`` (connections open lazily, bytes replies)."""
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
     return redis.Redis(
         host=config.host,
@@ -39,9 +48,12 @@ def connect(config: RedisConfig, socket_timeout: float = SOCKET_TIMEOUT) -> redi
         password=config.password,
         ssl=config.tls,
         ssl_ca_certs=config.ca_file if config.tls else None,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=5.0,
+        socket_timeout=config.socket_timeout,
+        socket_connect_timeout=min(5.0, config.socket_timeout),
         health_check_interval=15,
+        # Two retries after a dropped connection or a timeout, 0.1-1 s apart: a call fails
+        # after at most about three socket timeouts plus a second.
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), RETRIES),
         decode_responses=False,
     )
 

@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from braingeneers.core.errors import FormatError
-from braingeneers.iot.redis_client import BLOCK_SLICE, redis_errors
+from braingeneers.iot.redis_client import block_slice, redis_errors
 
 if TYPE_CHECKING:
     import redis
@@ -157,11 +157,12 @@ class NamedQueue:
         if timeout is not None and timeout < 0:
             raise ValueError("'timeout' must be a non-negative number")
         deadline = None if timeout is None else time.monotonic() + timeout
+        slice_ = block_slice(self._client)
         while True:
-            remaining = BLOCK_SLICE if deadline is None else deadline - time.monotonic()
+            remaining = slice_ if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 raise queue.Empty
-            wait = min(BLOCK_SLICE, remaining)
+            wait = min(slice_, remaining)
             with redis_errors(f"get on queue {self.name!r}"):
                 answer: Any = self._client.brpop([self._items], timeout=max(wait, 0.01))
             if answer is not None:

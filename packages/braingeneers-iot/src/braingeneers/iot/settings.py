@@ -159,6 +159,7 @@ class RedisConfig:
     tls: bool = False
     ca_file: str | None = None
     db: int = 0
+    socket_timeout: float = 10.0
 
     @classmethod
     def resolve(

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from braingeneers.iot.redis_client import redis_errors
+from braingeneers.iot.redis_client import block_slice, redis_errors
 
 if TYPE_CHECKING:
     import redis
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["StreamListener", "poll", "publish"]
 
 logger = logging.getLogger(__name__)
+
 
 def publish(
     client: redis.Redis,
@@ -96,7 +97,7 @@ class StreamListener:
     ) -> None:
         self.streams = list(streams)
         self.callback = callback
-        self.block_ms = block_ms
+        self.block_ms = min(block_ms, int(block_slice(client) * 1000))
         self.errors = 0
         self.outages = 0
         self._client = client
