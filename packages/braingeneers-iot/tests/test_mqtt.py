@@ -419,3 +419,32 @@ def test_unsubscribe_while_disconnected_reaches_the_kept_session(
     time.sleep(0.3)
     assert got.empty()
     assert len(sub.mqtt_connection._orphans) == 0  # the broker no longer sends offunsub/a
+
+
+def test_subscriptions_restored_after_a_broker_that_lost_every_session(tmp_path: Any) -> None:
+    from braingeneers.iot.messaging import MessageBroker
+
+    server = Mosquitto(tmp_path / "amnesiac", persistence=False)
+    server.start()
+    common = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "username": MQTT_USER,
+        "password": MQTT_PASSWORD,
+        "reconnect_min_delay": 0.1,
+        "reconnect_max_delay": 0.5,
+    }
+    sub, pub = MessageBroker("amnesiac-sub", **common), MessageBroker("amnesiac-pub", **common)
+    try:
+        got = sub.subscribe_message("restore/+")
+        pub.publish_message("restore/1", 1, confirm_receipt=True)
+        assert got.get(timeout=10) == ("restore/1", 1)
+        server.restart(signal.SIGTERM)  # no persistence: the broker forgets the session
+        assert wait_until(lambda: sub.mqtt_connection.connects == 2 and pub.mqtt_connection.connects == 2, 15)
+        time.sleep(0.3)  # the re-sent SUBSCRIBE is processed
+        pub.publish_message("restore/2", 2, confirm_receipt=True)
+        assert got.get(timeout=10) == ("restore/2", 2)
+    finally:
+        sub.shutdown(1)
+        pub.shutdown(1)
+        server.stop()
