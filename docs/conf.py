@@ -58,6 +58,8 @@ nitpick_ignore = [
     # numpy has no intersphinx here; braingeneers.data's own types appear under these
     # names in signatures because they are imported only for type checking.
     ("py:class", "numpy.ndarray"),
+    ("py:class", "numpy.dtype"),
+    ("py:class", "collections.abc.Iterator"),
     ("py:class", "np.ndarray"),
     ("py:class", "ByteSource"),
     ("py:class", "BatchMetadata"),

@@ -63,6 +63,7 @@ MAXWELL_FILTER = 401
 #: Folder where neo's ``auto_install_maxwell_hdf5_compression_plugin()`` puts the plugin.
 NEO_PLUGIN_DIR = Path.home() / "hdf5_plugin_path_maxwell"
 
+#: The install instructions of the filter-401 plugin, part of the ``FormatError`` when it is missing.
 PLUGIN_HELP = (
     "this file is compressed with Maxwell's HDF5 filter 401 ('mxw-data'), whose decoder is not installed. "
     "Install it: download Maxwell Biosystems' decompression library for your platform "
