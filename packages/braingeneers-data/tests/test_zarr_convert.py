@@ -49,13 +49,15 @@ def publish(folder: Path) -> BatchMetadata:
     return load_metadata(uuid)
 
 
-def axion_batch(tmp_path: Path, frames: int = 2600, per_file: int = 1000) -> Path:
+def axion_batch(
+    tmp_path: Path, frames: int = 2600, per_file: int = 1000, uuid: str = "2024-01-01-e-zarr-axion"
+) -> Path:
     from braingeneers.data.synthetic.axion import write_axion_batch
     from braingeneers.data.synthetic.signal import synthetic_signal
 
     data, _ = synthetic_signal(384, frames, 12500.0, seed=3)
     folder = tmp_path / "axion-batch"
-    write_axion_batch(folder, data, per_file, uuid="2024-01-01-e-zarr-axion")
+    write_axion_batch(folder, data, per_file, uuid=uuid)
     return folder
 
 
@@ -567,3 +569,37 @@ def test_cli_info_says_whether_a_zarr_copy_exists(tmp_path: Path, capsys: pytest
     )
     assert summary["A2"] == f"zarr copy: {folder.resolve() / 'derived/zarr/A2.zarr'} (complete)"
     assert summary["B3"] == "zarr copy: none (braingeneers data convert makes one)"
+
+
+@pytest.mark.parametrize("level", ["experiment", "block"])
+def test_metadata_points_at_the_copy_and_legacy_load_data_reads_it(
+    tmp_path: Path, store: str, level: str
+) -> None:
+    from braingeneers.data.datasets_electrophysiology import load_data
+    from braingeneers.data.metadata import save_metadata
+
+    # A UUID of its own: the legacy API keeps recordings open across calls, keyed by batch.
+    meta = publish(
+        axion_batch(tmp_path, frames=1500, per_file=700, uuid=f"2024-01-01-e-legacy-{store}-{level}")
+    )
+    result = convert_experiment(meta, "A2", layout=SMALL, progress=False)
+    assert result.store == f"s3://braingeneers/ephys/{meta.uuid}/derived/zarr/A2.zarr"
+    document = meta.to_dict()
+    entry = json.loads(json.dumps(document["ephys_experiments"]["A2"]))
+    entry["blocks"] = [{"path": "derived/zarr/A2.zarr", "num_frames": 1500}]
+    if level == "experiment":
+        entry["data_format"] = "zarr"
+    else:
+        entry["blocks"][0]["data_format"] = "zarr"
+    entry["name"] = "A2 (zarr)"
+    document["ephys_experiments"]["A2 (zarr)"] = entry
+    save_metadata(BatchMetadata.from_dict(document))
+    reloaded = load_metadata(meta.uuid)
+    for offset, length in [(0, None), (695, 10), (1490, 10)]:
+        np.testing.assert_array_equal(
+            load_data(reloaded, "A2 (zarr)", offset, length, channels=[3, 1, 3], dtype="int16"),
+            load_data(reloaded, "A2", offset, length, channels=[3, 1, 3], dtype="int16"),
+        )
+    np.testing.assert_allclose(
+        load_data(reloaded, "A2 (zarr)", 100, 50), load_data(reloaded, "A2", 100, 50), rtol=0, atol=0
+    )
