@@ -106,11 +106,11 @@ def burst_detection(
     """
     t = np.ascontiguousarray(spike_times, dtype=np.float64).reshape(-1)
     starts, sizes = burst_runs(t, burst_threshold, spike_num_thr)
-    bursts = [[int(s), int(n)] for s, n in zip(starts, sizes, strict=True)]
-    if starts.size:
-        members = np.concatenate([t[s : s + n] for s, n in zip(starts, sizes, strict=True)])
-    else:
-        members = np.zeros(0)
+    bursts: list[list[int]] = np.column_stack((starts, sizes)).tolist()
+    inside = np.zeros(t.size + 1, dtype=np.int64)
+    np.add.at(inside, starts, 1)
+    np.add.at(inside, starts + sizes, -1)
+    members = t[np.cumsum(inside[:-1]) > 0]
     return bursts, members.tolist()
 
 

@@ -9,19 +9,20 @@ truncated power law ``p(x) ∝ x^-α e^{-λx}`` when the log-likelihood ratio fa
 ``τ_pred = (α_D − 1) / (α_S − 1)``; ``τ_fit`` is the least-squares slope of ``log S`` on
 ``log D`` across avalanches; ``DCC = |τ_pred − τ_fit|``.
 
-Each fit's p-value is the fraction of ``n_surrogates`` samples drawn from the fitted
-distribution whose one-sample KS distance to the fit exceeds the data's. The KS tests are
-vectorised: the truncated power-law CDF is evaluated in closed form,
-``F(x) = 1 − Γ(1−α, λx) / Γ(1−α, λ x_min)``, with the upper incomplete gamma function for
-negative orders by the recurrence ``Γ(s, x) = (Γ(s+1, x) − x^s e^{−x}) / s``, and all
-surrogates are sorted and compared at once in chunks.
+Each fit's p-value is the fraction of ``N`` surrogate samples drawn from the fitted
+distribution whose one-sample KS distance to the fit exceeds the data's (over the tail
+``x ≥ x_min``; surrogates have the tail's size). Because ``F(X)`` is uniform for ``X`` drawn
+from a continuous ``F``, a surrogate's KS distance is that of a sorted uniform sample, so the
+surrogates need neither sampling from the fit nor evaluating its CDF; all of them are drawn
+and sorted as one array. Only the data's distance uses the CDF, in closed form for the
+truncated power law, ``F(x) = 1 − Γ(1−α, λx) / Γ(1−α, λ x_min)``, with the upper incomplete
+gamma function of negative order from ``Γ(s, x) = (Γ(s+1, x) − x^s e^{−x}) / s``.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,7 +37,7 @@ __all__ = [
     "fit_power_law",
     "ks_pvalue",
     "power_law_cdf",
-    "sample_power_law",
+    "uniform_ks_distances",
 ]
 
 DCCResult = namedtuple("DCCResult", "dcc p_size p_duration")
@@ -92,40 +93,31 @@ def power_law_cdf(x: ArrayLike, fit: PowerLawFit) -> NDArray[np.float64]:
     return np.clip(out, 0.0, 1.0)
 
 
-def sample_power_law(fit: PowerLawFit, size: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[Any]:
-    """Draw samples from a fitted (truncated) power law by inversion or rejection sampling."""
-    shape = (size,) if isinstance(size, int) else size
-    total = int(np.prod(shape))
-    if fit.truncation <= 0:
-        u = rng.random(total)
-        return (fit.xmin * np.power(1.0 - u, -1.0 / (fit.alpha - 1.0))).reshape(shape)
-    lam = fit.truncation
-    out = np.empty(total, dtype=np.float64)
-    filled = 0
-    while filled < total:
-        need = total - filled
-        batch = max(1024, int(need * 1.5))
-        if fit.alpha > 1:
-            # power-law proposal, accept with e^{-λ(x - xmin)}
-            x = fit.xmin * np.power(1.0 - rng.random(batch), -1.0 / (fit.alpha - 1.0))
-            accept = rng.random(batch) < np.exp(-lam * (x - fit.xmin))
-        else:
-            # exponential proposal, accept with (x / xmin)^-α ≤ 1
-            x = fit.xmin + rng.exponential(1.0 / lam, batch)
-            accept = rng.random(batch) < np.power(x / fit.xmin, -fit.alpha)
-        got = x[accept][:need]
-        out[filled : filled + got.size] = got
-        filled += got.size
-    return out.reshape(shape)
-
-
-def _ks_distance(sorted_values: NDArray[np.float64], fit: PowerLawFit) -> NDArray[np.float64]:
-    """KS distance of each row (sorted ascending) to the fitted CDF."""
-    n = sorted_values.shape[-1]
+def _ks_distance(sorted_values: NDArray[np.float64], fit: PowerLawFit) -> float:
+    """KS distance of sorted values to the fitted CDF."""
+    n = sorted_values.size
     cdf = power_law_cdf(sorted_values, fit)
     above = np.arange(1, n + 1, dtype=np.float64) / n - cdf
     below = cdf - np.arange(0, n, dtype=np.float64) / n
-    return np.asarray(np.maximum(above.max(axis=-1), below.max(axis=-1)), dtype=np.float64)
+    return float(max(above.max(), below.max()))
+
+
+def uniform_ks_distances(
+    n: int, n_surrogates: int, rng: np.random.Generator, chunk: int = 64
+) -> NDArray[np.float64]:
+    """Return the KS distances of ``n_surrogates`` sorted uniform samples of size ``n`` to U(0, 1).
+
+    For a continuous fitted CDF ``F``, a sample ``x`` drawn from the fit has ``F(x)`` uniform,
+    so these are exactly the KS distances of surrogate samples drawn from the fit.
+    """
+    out = np.empty(n_surrogates, dtype=np.float64)
+    upper = np.arange(1, n + 1, dtype=np.float64) / n
+    lower = np.arange(0, n, dtype=np.float64) / n
+    for first in range(0, n_surrogates, chunk):
+        rows = min(chunk, n_surrogates - first)
+        u = np.sort(rng.random((rows, n)), axis=1)
+        out[first : first + rows] = np.maximum((upper - u).max(axis=1), (u - lower).max(axis=1))
+    return out
 
 
 def ks_pvalue(
@@ -133,27 +125,23 @@ def ks_pvalue(
     fit: PowerLawFit,
     n_surrogates: int = 1000,
     rng: np.random.Generator | None = None,
-    chunk: int = 100,
 ) -> float:
     """Return the fraction of surrogate samples whose KS distance to ``fit`` exceeds the data's.
 
-    The data's distance is taken over its tail (values ≥ ``xmin``), and every surrogate draws
-    as many values as that tail holds.
+    The data's distance is taken over its tail (values ≥ ``xmin``) and every surrogate has as
+    many values as that tail. Surrogates are drawn in the probability domain
+    (:func:`uniform_ks_distances`), which gives the same distances as drawing from the fit and
+    evaluating its CDF, without either step.
     """
     rng = np.random.default_rng() if rng is None else rng
     values = np.asarray(data, dtype=np.float64).reshape(-1)
     tail = np.sort(values[values >= fit.xmin])
     if tail.size == 0 or n_surrogates <= 0:
         return 1.0
-    observed = float(_ks_distance(tail[None, :], fit)[0])
-    exceed = 0
-    done = 0
-    while done < n_surrogates:
-        rows = min(chunk, n_surrogates - done)
-        draws = np.sort(sample_power_law(fit, (rows, tail.size), rng), axis=1)
-        exceed += int(np.count_nonzero(_ks_distance(draws, fit) > observed))
-        done += rows
-    return exceed / n_surrogates
+    observed = _ks_distance(tail, fit)
+    return (
+        float(np.count_nonzero(uniform_ks_distances(tail.size, n_surrogates, rng) > observed)) / n_surrogates
+    )
 
 
 def fit_power_law(data: ArrayLike, pval_truncated: float = 0.05) -> PowerLawFit:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,26 +15,62 @@ __all__ = ["latencies", "latency_matrix"]
 
 
 @jit()
-def _nearest_offsets(train: NDArray[np.float64], refs: NDArray[np.float64], out: NDArray[np.float64]) -> None:
-    """``out[m]`` = (nearest spike − refs[m]) for sorted ``refs``; ties go to the earlier spike."""
-    n = train.size
-    j = 0
-    for m in range(refs.size):
-        r = refs[m]
-        while j < n and train[j] < r:
-            j += 1
-        # train[j-1] < r <= train[j]
-        if j == 0:
-            out[m] = train[0] - r
-        elif j == n:
-            out[m] = train[n - 1] - r
-        else:
-            before = train[j - 1] - r
-            after = train[j] - r
-            if after < -before:
-                out[m] = after
+def _nearest_offsets(
+    times: NDArray[np.float64],
+    offsets: NDArray[np.int64],
+    first_unit: int,
+    refs: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> None:
+    """Fill ``out[i, m]`` with (nearest spike of unit ``first_unit + i`` − ``refs[m]``), refs sorted.
+
+    Ties go to the earlier spike; a unit without spikes gets NaN.
+    """
+    for i in range(out.shape[0]):
+        lo = offsets[first_unit + i]
+        hi = offsets[first_unit + i + 1]
+        if lo == hi:
+            for m in range(refs.size):
+                out[i, m] = np.nan
+            continue
+        j = lo
+        for m in range(refs.size):
+            r = refs[m]
+            while j < hi and times[j] < r:
+                j += 1
+            if j == lo:
+                out[i, m] = times[lo] - r
+            elif j == hi:
+                out[i, m] = times[hi - 1] - r
             else:
-                out[m] = before
+                before = times[j - 1] - r
+                after = times[j] - r
+                out[i, m] = after if after < -before else before
+
+
+def _blocks(
+    trains: Sequence[ArrayLike], times: ArrayLike
+) -> Iterator[tuple[int, NDArray[np.float64], NDArray[np.intp]]]:
+    """Yield ``(first_unit, offsets block (units × M, reference order), order)`` in bounded memory."""
+    arrays = as_trains(trains)
+    refs = np.asarray(times, dtype=np.float64).reshape(-1)
+    order = np.argsort(refs, kind="stable")
+    sorted_refs = np.ascontiguousarray(refs[order])
+    flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.float64)
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([a.size for a in arrays], out=offsets[1:])
+    step = max(1, _BLOCK_VALUES // max(refs.size, 1))
+    for first in range(0, len(arrays), step):
+        rows = min(step, len(arrays) - first)
+        block = np.empty((rows, refs.size), dtype=np.float64)
+        if refs.size:
+            _nearest_offsets(flat, offsets, first, sorted_refs, block)
+        result = np.empty_like(block)
+        result[:, order] = block
+        yield first, result, order
+
+
+_BLOCK_VALUES = 1 << 22  # at most 32 MB of float64 offsets per block
 
 
 def latency_matrix(trains: Sequence[ArrayLike], times: ArrayLike) -> NDArray[np.float64]:
@@ -53,17 +89,10 @@ def latency_matrix(trains: Sequence[ArrayLike], times: ArrayLike) -> NDArray[np.
         ``(N, M)`` float64 array of ``spike − reference`` for the nearest spike (ties go to
         the earlier spike); NaN for a unit without spikes.
     """
-    arrays = as_trains(trains)
     refs = np.asarray(times, dtype=np.float64).reshape(-1)
-    order = np.argsort(refs, kind="stable")
-    sorted_refs = np.ascontiguousarray(refs[order])
-    out = np.full((len(arrays), refs.size), np.nan, dtype=np.float64)
-    row = np.empty(refs.size, dtype=np.float64)
-    for i, train in enumerate(arrays):
-        if train.size == 0 or refs.size == 0:
-            continue
-        _nearest_offsets(train, sorted_refs, row)
-        out[i, order] = row
+    out = np.empty((len(trains), refs.size), dtype=np.float64)
+    for first, block, _ in _blocks(trains, refs):
+        out[first : first + block.shape[0]] = block
     return out
 
 
@@ -85,20 +114,10 @@ def latencies(
     -------
     list of numpy.ndarray
         One float64 array per unit, in reference-time order, of ``spike − reference``
-        for the nearest spike (ties go to the earlier spike).
+        for the nearest spike (ties go to the earlier spike); empty for a unit without spikes.
     """
-    arrays = as_trains(trains)
-    refs = np.asarray(times, dtype=np.float64).reshape(-1)
-    order = np.argsort(refs, kind="stable")
-    sorted_refs = np.ascontiguousarray(refs[order])
-    sorted_row = np.empty(refs.size, dtype=np.float64)
-    row = np.empty(refs.size, dtype=np.float64)
     out: list[NDArray[np.float64]] = []
-    for train in arrays:
-        if train.size == 0 or refs.size == 0:
-            out.append(np.zeros(0, dtype=np.float64))
-            continue
-        _nearest_offsets(train, sorted_refs, sorted_row)
-        row[order] = sorted_row
-        out.append(row[np.abs(row) <= window_ms])
+    for _, block, _ in _blocks(trains, times):
+        keep = np.abs(block) <= window_ms  # NaN (no spikes) compares False
+        out.extend(row[mask] for row, mask in zip(block, keep, strict=True))
     return out
