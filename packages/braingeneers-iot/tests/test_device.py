@@ -377,3 +377,11 @@ def test_sigkilled_device_shows_offline_via_its_last_will(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_shutdown_pushes_the_shutdown_state(make_device: Callable[..., Twiddler], shadows: Shadows) -> None:
+    device = make_device()
+    assert device.wait_for_shadow(20)
+    device.stop()
+    assert wait_until(lambda: device.state is State.SHUTDOWN, 20)
+    assert wait_until(lambda: shadows.get_shadow(device.device_name).get("STATE") == "SHUTDOWN", 20, 0.2)

@@ -33,6 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from braingeneers.core.errors import BraingeneersError, ConfigError
@@ -40,6 +41,7 @@ from braingeneers.core.errors import BraingeneersError, ConfigError
 if TYPE_CHECKING:
     from braingeneers.iot.messaging import MessageBroker
     from braingeneers.iot.shadows import Shadows
+    from braingeneers.iot.transfers import Transfer
 
 __all__ = [
     "BUILTIN_COMMANDS",
@@ -166,6 +168,9 @@ class Device:
         Seconds between main-loop steps (priming, pause expiry, due scheduled jobs).
     shadow_retry
         Seconds between attempts to push the shadow while Strapi is unreachable.
+    cache_dir
+        The device's own directory (default ``~/.cache/braingeneers/<device>``); holds the
+        journal of queued uploads and downloads (:attr:`transfers`), which survives restarts.
     """
 
     def __init__(
@@ -179,8 +184,10 @@ class Device:
         clock: Clock | None = None,
         tick: float = 1.0,
         shadow_retry: float = 5.0,
+        cache_dir: str | Path | None = None,
     ) -> None:
         from braingeneers.iot.shadows import THING_TYPES
+        from braingeneers.iot.transfers import TransferQueue
 
         if not device_name or any(c in device_name for c in "/+#"):
             raise ConfigError(f"device name {device_name!r} must be non-empty without '/', '+' or '#'")
@@ -216,6 +223,10 @@ class Device:
         self._stopped = threading.Event()
         self._subscribed: list[str] = []
         self._pusher = _ShadowPusher(self, shadow_retry)
+        self.cache_dir = (
+            Path(cache_dir) if cache_dir else Path.home() / ".cache" / "braingeneers" / device_name
+        )
+        self.transfers = TransferQueue(self.cache_dir / "transfers", on_success=self._announce)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.device_name!r}, state={self.state.value})"
@@ -277,6 +288,7 @@ class Device:
     def connect(self) -> None:
         """Subscribe to the command topics and enter IDLE (done by :meth:`run`)."""
         self._pusher.start()
+        self.transfers.start()
         with self._lock:
             self._resubscribe("NONE")
             self.state = State.IDLE
@@ -344,6 +356,7 @@ class Device:
         with self._lock:
             self._set(State.SHUTDOWN, push=False)
         self._pusher.close(timeout)
+        self.transfers.close(timeout)
         self._exec_pool.shutdown(wait=False, cancel_futures=True)
         self._control_pool.shutdown(wait=False, cancel_futures=True)
         self.mb.shutdown(timeout=min(timeout, 5.0))
@@ -355,6 +368,54 @@ class Device:
     def wait_for_shadow(self, timeout: float = 10.0) -> bool:
         """Wait until every requested shadow push has reached Strapi; return whether it did."""
         return self._pusher.wait_idle(timeout)
+
+    # --- data transfers ------------------------------------------------------------------------
+
+    @staticmethod
+    def s3_basepath(uuid: str) -> str:
+        """Return the S3 prefix of experiment ``uuid`` by its data kinds (``-e-``, ``-f-``, ``-i-``)."""
+        kinds = uuid.split("-")[3] if uuid.count("-") >= 4 else ""
+        prefix = {"e": "ephys", "f": "fluidics", "i": "imaging"}.get(kinds, "integrated")
+        return f"s3://braingeneers/{prefix}/"
+
+    def upload_file(  # noqa: PLR0917 - the legacy positional signature
+        self,
+        s3_location: str,
+        local_path: str | Path,
+        delete_local: bool = False,
+        announce_completion: tuple[str, Any] | None = None,
+        wait_for_completion: bool = False,
+        timeout: float | None = None,
+    ) -> Transfer:
+        """Queue an upload through the persistent transfer queue (it survives restarts and retries).
+
+        ``announce_completion`` is a ``(topic, message)`` published once the upload succeeds;
+        ``wait_for_completion`` blocks until then (for at most ``timeout`` seconds).
+        """
+        job = self.transfers.upload(local_path, s3_location, delete_local, announce_completion)
+        self.transfers.start()
+        if wait_for_completion:
+            self.transfers.wait(job, timeout)
+        return job
+
+    def download_file(
+        self,
+        s3_path: str,
+        local_path: str | Path,
+        wait_for_completion: bool = True,
+        timeout: float | None = None,
+    ) -> Transfer:
+        """Queue a download through the persistent transfer queue; by default wait until it is done."""
+        job = self.transfers.download(s3_path, local_path)
+        self.transfers.start()
+        if wait_for_completion:
+            self.transfers.wait(job, timeout)
+        return job
+
+    def _announce(self, job: Transfer) -> None:
+        if job.announce:
+            topic, message = job.announce
+            self.mb.publish_message(str(topic), message)
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -709,13 +770,11 @@ class _ShadowPusher:
         return True
 
     def close(self, timeout: float) -> None:
-        """Push the final state once more (bounded by ``timeout``) and stop the thread."""
+        """Push the final state once more (one attempt, bounded by ``timeout``) and stop the thread."""
         if self._thread is None:
             return
-        self.request()
-        self.wait_idle(timeout)
         with self._cond:
             self._closing = True
+            self._dirty = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
+        self._thread.join(timeout)
