@@ -66,6 +66,8 @@ class FaultProxy:
         """Stop accepting and reset every connection."""
         self._stopped = True
         with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        with contextlib.suppress(OSError):
             self._server.close()
         self.close_all()
         self._thread.join(5)
