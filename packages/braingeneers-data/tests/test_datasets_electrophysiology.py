@@ -150,3 +150,33 @@ def test_cached_load_data_hits_and_stays_bounded(tmp_path: Path) -> None:
         )
     assert sum(p.stat().st_size for p in cache.glob("*.npy")) <= 2500
     assert len(list(cache.glob("*.npy"))) >= 1
+
+
+def test_legacy_axion_and_mearec_generators_and_cross_file_axion_read(
+    tmp_path: Path, store: str, publish: Any
+) -> None:
+    from braingeneers.data.synthetic.axion import write_axion_batch
+    from braingeneers.data.synthetic.mearec import write_mearec
+
+    rng = np.random.default_rng(3)
+    plate = rng.integers(-500, 500, size=(384, 3000), dtype=np.int16)
+    folder = tmp_path / "axion"
+    write_axion_batch(folder, plate, 1000, uuid="2024-09-09-e-axion")
+    (folder / "metadata.json").unlink()
+    publish(folder, "2024-09-09-e-axion")
+    generated = ephys.generate_metadata_axion("2024-09-09-e-axion", save=True)
+    assert len(generated["ephys_experiments"]) == 6
+    metadata = ephys.load_metadata("2024-09-09-e-axion")
+    first = next(iter(metadata["ephys_experiments"]))
+    raw = ephys.load_data(metadata, first, offset=990, length=20, channels=[0, 5], dtype="int16")
+    assert raw.shape == (2, 20)  # crosses from the first file into the second (legacy #122)
+    again = ephys.load_data(metadata, first, offset=990, length=20, channels=[5], dtype="int16")
+    np.testing.assert_array_equal(raw[1], again[0])
+    mearec_folder = tmp_path / "mearec"
+    write_mearec(np.ones((3, 50), dtype=np.float32), mearec_folder / "original/data/recordings_x.h5")
+    publish(mearec_folder, "2024-09-09-e-mearec")
+    generated = ephys.generate_metadata_mearec("2024-09-09-e-mearec")
+    experiment = generated["ephys_experiments"]["experiment0"]
+    assert experiment["hardware"] == "MEArec Simulated Recording"
+    assert experiment["blocks"][0]["path"] == "original/data/recordings_x.h5"
+    np.testing.assert_array_equal(ephys.load_data(generated, "experiment0"), np.ones((3, 50)))
