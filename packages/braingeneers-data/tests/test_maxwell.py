@@ -228,35 +228,52 @@ def test_reads_from_s3_and_mirror_through_ranges(tmp_path: Path, store: str, pub
         assert reader.source.local_path is not None
 
 
-@pytest.mark.skipif(importlib.util.find_spec("spikeinterface") is None, reason="spikeinterface not installed")
+@pytest.mark.skipif(importlib.util.find_spec("neo") is None, reason="neo not installed")
 @pytest.mark.parametrize("layout", ["legacy", "wells"])
-def test_matches_spikeinterface_maxwell_reader(tmp_path: Path, layout: str) -> None:
-    import spikeinterface.extractors as se
+def test_matches_neo_maxwell_reader(tmp_path: Path, layout: str) -> None:
+    """neo's MaxwellRawIO (what SpikeInterface's read_maxwell uses) reads the same counts and gains."""
+    from neo.rawio import MaxwellRawIO
 
     data = counts(5, 4000, seed=9)
     channels = [10, 2, 33, 4, 25]
     path = write_maxwell(data, tmp_path / "x.raw.h5", layout=layout, channels=channels)
-    theirs = se.read_maxwell(path, install_maxwell_plugin=False)
+    theirs = MaxwellRawIO(filename=str(path))
+    theirs.parse_header()
+    signal_channels = theirs.header["signal_channels"]
+    ids = [int(i) for i in signal_channels["id"]]
+    assert ids == channels
+    np.testing.assert_allclose(signal_channels["gain"], LSB * 1e6)
     rec = open_experiment(batch_of(tmp_path), 0)
-    ids = [int(i) for i in theirs.get_channel_ids()]
-    assert sorted(ids) == sorted(channels)
-    np.testing.assert_allclose(theirs.get_channel_gains(), LSB * 1e6)
     np.testing.assert_allclose(rec.gain_uv, LSB * 1e6)
+    chunk = theirs.get_analogsignal_chunk(
+        block_index=0, seg_index=0, i_start=500, i_stop=3500, stream_index=0, channel_indexes=None
+    ).T
     if layout == "legacy":
-        # neo 0.14 / SpikeInterface 0.105 return the whole 1028-row ``sig`` buffer for a legacy file
-        # (its routed-channel slice is not applied), so compare that buffer with our 1024 channel rows.
-        buffer = theirs.get_traces(start_frame=500, end_frame=3500).T
-        assert buffer.shape == (1028, 3000)
-        np.testing.assert_array_equal(rec.read(500, 3500, units="raw"), buffer[:1024])
+        # neo 0.14 returns the whole 1028-row ``sig`` buffer of a legacy file (its routed-channel
+        # slice is not applied), so compare that buffer with our 1024 channel rows.
+        assert chunk.shape == (1028, 3000)
+        np.testing.assert_array_equal(rec.read(500, 3500, units="raw"), chunk[:1024])
         return
     index = [channels.index(i) for i in ids]
-    np.testing.assert_array_equal(
-        rec.read(500, 3500, index, units="raw"), theirs.get_traces(start_frame=500, end_frame=3500).T
+    np.testing.assert_array_equal(rec.read(500, 3500, index, units="raw"), chunk)
+    # neo does not subtract the ADC midpoint 512 (offset 0); with the same gain the two differ by 512 * lsb.
+    their_uv = (
+        chunk.astype(np.float64) * signal_channels["gain"][:, None] + signal_channels["offset"][:, None]
     )
-    their_uv = theirs.get_traces(start_frame=500, end_frame=3500, return_in_uV=True).T
-    ours_uv = rec.read(500, 3500, index)
-    # neo does not subtract the ADC midpoint 512; with the same gain the two differ by 512 * lsb.
-    np.testing.assert_allclose(ours_uv + 512 * LSB * 1e6, their_uv, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(rec.read(500, 3500, index) + 512 * LSB * 1e6, their_uv, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("spikeinterface") is None, reason="spikeinterface not installed")
+def test_matches_spikeinterface_positions(tmp_path: Path) -> None:
+    """SpikeInterface (optional: it pins zarr < 3) places the electrodes where we do."""
+    import spikeinterface.extractors as se
+
+    data = counts(5, 400, seed=9)
+    channels = [10, 2, 33, 4, 25]
+    path = write_maxwell(data, tmp_path / "x.raw.h5", layout="wells", channels=channels)
+    theirs = se.read_maxwell(path, install_maxwell_plugin=False)
+    rec = open_experiment(batch_of(tmp_path), 0)
+    index = [channels.index(int(i)) for i in theirs.get_channel_ids()]
     positions = rec.positions
     assert positions is not None
     np.testing.assert_allclose(positions[index], theirs.get_channel_locations(), atol=1e-9)
