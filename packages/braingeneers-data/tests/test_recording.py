@@ -143,6 +143,10 @@ def test_getitem_and_iter_chunks(rec: tuple[Recording, np.ndarray]) -> None:
     assert row.shape == (10,)
     np.testing.assert_allclose(recording[2, 700], uv[2, 700], rtol=1e-6)
     np.testing.assert_allclose(recording[:, 0:100:7], uv[:, 0:100:7], rtol=1e-6)
+    with pytest.raises(IndexError, match=r"rec\[channels, frames\]"):
+        recording[0, 1, 2]
+    with pytest.raises(IndexError, match="positive step"):
+        recording[0, ::-1]
     chunks = list(recording.iter_chunks(600, channels=[0, 5], units="raw"))
     assert [start for start, _ in chunks] == [0, 600, 1200, 1800]
     np.testing.assert_array_equal(np.concatenate([c for _, c in chunks], axis=1), data[[0, 5]])

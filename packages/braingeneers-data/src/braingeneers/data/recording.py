@@ -327,9 +327,9 @@ class Recording:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         """Numpy-style ``rec[channels, start:stop]`` in µV (float32); an int channel gives a 1-D row."""
-        channels, frames = key if isinstance(key, tuple) else (key, slice(None))
         if isinstance(key, tuple) and len(key) != 2:
             raise IndexError("index as rec[channels, frames]")
+        channels, frames = key if isinstance(key, tuple) else (key, slice(None))
         if isinstance(frames, slice):
             step = 1 if frames.step is None else _as_int(frames.step, "step")
             if step < 1:
