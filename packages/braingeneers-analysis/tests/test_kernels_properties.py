@@ -370,3 +370,41 @@ def test_kernel_modules_import_neither_numba_nor_scipy() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------- criticality
+
+
+@pytest.mark.parametrize(("alpha", "lam"), [(1.5, 0.01), (2.0, 0.1), (2.7, 0.002), (0.8, 0.05), (2.2, 0.0)])
+def test_power_law_cdf_equals_numeric_integral(alpha: float, lam: float) -> None:
+    from scipy import integrate
+
+    from braingeneers.analysis import criticality
+
+    fit = criticality.PowerLawFit(alpha=alpha, xmin=3.0, truncation=lam)
+
+    def pdf(x: float) -> float:
+        return float(x**-alpha * np.exp(-lam * x))
+
+    norm = integrate.quad(pdf, 3.0, np.inf, limit=200)[0]
+    for x in (3.0, 4.0, 10.0, 55.5, 400.0):
+        expected = integrate.quad(pdf, 3.0, x, limit=200)[0] / norm
+        assert criticality.power_law_cdf([x], fit)[0] == pytest.approx(expected, abs=1e-8)
+    assert criticality.power_law_cdf([1.0], fit)[0] == 0.0
+
+
+def test_uniform_ks_distances_follow_the_kolmogorov_distribution() -> None:
+    from scipy import stats
+
+    from braingeneers.analysis import criticality
+
+    d = criticality.uniform_ks_distances(50, 4000, np.random.default_rng(0))
+    # the fraction above the exact null median is close to one half
+    assert np.mean(d > stats.kstwo.ppf(0.5, 50)) == pytest.approx(0.5, abs=0.03)
+
+
+def test_dcc_without_avalanches() -> None:
+    from braingeneers.analysis import criticality
+
+    result = criticality.deviation_from_criticality(np.ones(20, dtype=np.int64))
+    assert result == criticality.DCCResult(np.inf, 1.0, 1.0)
