@@ -55,6 +55,9 @@ nitpick_ignore = [
     ("py:class", "os.PathLike"),
     ("py:class", "pathlib.Path"),
     ("py:class", "Path"),
+    # torch has no intersphinx here; braingeneers.ml signatures name its tensor and dtype types.
+    ("py:class", "torch.Tensor"),
+    ("py:class", "torch.dtype"),
     # numpy has no intersphinx here; braingeneers.data's own types appear under these
     # names in signatures because they are imported only for type checking.
     ("py:class", "numpy.ndarray"),
