@@ -115,3 +115,23 @@ def test_dcc_matches_spikedata_on_the_fit() -> None:
     assert ours.dcc == pytest.approx(theirs.dcc, abs=1e-9)
     assert 0.0 <= ours.p_size <= 1.0
     assert 0.0 <= ours.p_duration <= 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_find_xmin_matches_powerlaw(seed: int) -> None:
+    powerlaw = pytest.importorskip("powerlaw")
+    rng = np.random.default_rng(seed)
+    samples = [
+        np.round(rng.pareto(0.6 + 0.5 * (seed % 4), 400) * 5 + 1, 1),
+        np.ceil(rng.lognormal(1.0, 1.2, 400)),
+        rng.geometric(0.4, 300).astype(float),
+    ]
+    for x in samples:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import contextlib
+            import io
+
+            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                expected = powerlaw.Fit(x).xmin
+        assert criticality.find_xmin(x) == expected
