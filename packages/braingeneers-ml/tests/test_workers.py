@@ -66,3 +66,31 @@ def test_pin_memory_loader(make_recording):
     loader = DataLoader(ds, batch_size=4, sampler=[0, 1, 2, 3], pin_memory=torch.cuda.is_available())
     (batch,) = list(loader)
     assert batch.shape == (4, 8, 32)
+
+
+def test_spawned_workers_receive_a_picklable_dataset(make_recording):
+    opener = make_recording(num_frames=800, seed=10)
+    ds = WindowDataset(opener, window=32, channels=[1, 2])
+    loader = DataLoader(
+        ds, batch_size=4, sampler=[0, 100, 700, 768], num_workers=1, multiprocessing_context="spawn"
+    )
+    (batch,) = list(loader)
+    rec = opener()
+    expected = np.stack([rec.read(s, s + 32, channels=[1, 2]) for s in (0, 100, 700, 768)])
+    np.testing.assert_array_equal(batch.numpy(), expected)
+
+
+def test_samplers_default_to_the_initialised_process_group(make_recording):
+    import torch.distributed as dist
+
+    from braingeneers.core.testing import free_port
+    from braingeneers.ml import SlidingWindowSampler
+
+    ds = WindowDataset(make_recording(num_frames=800, seed=12), window=100)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
+    try:
+        sampler = SlidingWindowSampler(ds, stride=100)
+        assert (sampler.num_replicas, sampler.rank) == (1, 0)
+        assert len(sampler) == 8
+    finally:
+        dist.destroy_process_group()
