@@ -277,3 +277,15 @@ def test_matches_spikeinterface_positions(tmp_path: Path) -> None:
     positions = rec.positions
     assert positions is not None
     np.testing.assert_allclose(positions[index], theirs.get_channel_locations(), atol=1e-9)
+
+
+def test_write_maxwell_batch_makes_a_loadable_batch(tmp_path: Path) -> None:
+    from braingeneers.data.metadata import load_metadata
+    from braingeneers.data.synthetic import write_maxwell_batch
+
+    first, second = counts(3, 100, 1), counts(3, 150, 2)
+    where = write_maxwell_batch(tmp_path / "2024-10-10-e-b", {"a": first, "b": second}, layout="data_store")
+    assert where == tmp_path / "2024-10-10-e-b" / "metadata.json"
+    meta = load_metadata(tmp_path / "2024-10-10-e-b")
+    assert meta.uuid == "2024-10-10-e-b"
+    np.testing.assert_array_equal(open_experiment(meta, "b").read(units="raw"), second)

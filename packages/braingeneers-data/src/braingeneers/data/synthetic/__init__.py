@@ -20,6 +20,7 @@ __all__ = [
     "write_hengenlab",
     "write_intan",
     "write_maxwell",
+    "write_maxwell_batch",
     "write_mearec",
     "write_nwb",
     "write_raspi",
@@ -28,6 +29,7 @@ __all__ = [
 _WHERE = {
     "synthetic_signal": "signal",
     "write_maxwell": "maxwell",
+    "write_maxwell_batch": "maxwell",
     "write_nwb": "nwb",
     "write_mearec": "mearec",
     "write_axion": "axion",

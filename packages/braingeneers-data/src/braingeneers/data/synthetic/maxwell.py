@@ -22,6 +22,7 @@ __all__ = [
     "PITCH_UM",
     "electrode_xy",
     "write_maxwell",
+    "write_maxwell_batch",
     "write_stim_log",
 ]
 
@@ -251,3 +252,40 @@ def write_stim_log(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[st
         writer.writeheader()
         writer.writerows(rows)
     return target
+
+
+def write_maxwell_batch(
+    folder: str | os.PathLike[str],
+    experiments: Mapping[str, Any],
+    *,
+    uuid: str | None = None,
+    **options: Any,
+) -> Path:
+    """Write one Maxwell file per experiment under ``<folder>/original/data/`` plus ``metadata.json``.
+
+    Parameters
+    ----------
+    folder
+        The batch folder (created).
+    experiments
+        Experiment name → counts (or ``{well: counts}`` for MaxTwo layouts); each
+        becomes ``original/data/<name>.raw.h5``.
+    uuid
+        The batch UUID (default: the folder's name).
+    options
+        Passed to :func:`write_maxwell` (``layout``, ``lsb``, ``chunks``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The ``metadata.json`` written (generated from the files, so it is what
+        ``braingeneers data generate-metadata`` would produce).
+    """
+    from braingeneers.data.formats.maxwell import generate_metadata
+    from braingeneers.data.metadata import save_metadata
+
+    root = Path(folder)
+    for name, counts in experiments.items():
+        write_maxwell(counts, root / "original" / "data" / f"{name}.raw.h5", **options)
+    batch = generate_metadata(root, uuid=uuid or root.name)
+    return Path(save_metadata(batch, root / "metadata.json"))
