@@ -16,7 +16,7 @@ keys (``COMMAND``, ``FROM``, ``TIMESTAMP`` in ISO 8601 UTC, ...).
 States: ``SHUTDOWN → IDLE → PRIMED → READY ⇄ EXEC / WAITING → ... → IDLE → SHUTDOWN``.
 Every transition happens under one lock. Command handlers run on a worker thread, never on
 the MQTT network thread; STOP and END never block it either: they signal
-:attr:`Device.stop_event` and a control thread finishes the transition once the handler
+``Device.stop_event`` and a control thread finishes the transition once the handler
 returns. Shadow pushes run on their own thread, coalesced, and are retried until Strapi
 answers. The broker's last-will marks a crashed device ``offline`` on its retained status
 topic ``braingeneers/status/<device>``.
@@ -34,14 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from braingeneers.core.errors import BraingeneersError, ConfigError
-
-if TYPE_CHECKING:
-    from braingeneers.iot.messaging import MessageBroker
-    from braingeneers.iot.shadows import Shadows
-    from braingeneers.iot.transfers import Transfer
+from braingeneers.iot.messaging import MessageBroker
+from braingeneers.iot.shadows import THING_TYPES, Shadows
+from braingeneers.iot.transfers import Transfer, TransferQueue
 
 __all__ = [
     "BUILTIN_COMMANDS",
@@ -144,10 +142,10 @@ _UNITS = {"EVERY_X_SECONDS": 1, "EVERY_X_MINUTES": 60, "EVERY_X_HOURS": 3600, "E
 class Device:
     """Base class of a lab device driven over MQTT, with its state in a Strapi shadow.
 
-    Subclasses add command handlers to :attr:`device_specific_handlers` (``{KEY: fn(topic,
+    Subclasses add command handlers to ``device_specific_handlers`` (``{KEY: fn(topic,
     message)}``), may extend :attr:`device_state` and override :meth:`is_primed`, and call
-    :meth:`run` (legacy name :meth:`start_mqtt`). Long handlers must return soon after
-    :attr:`stop_event` is set.
+    :meth:`run` (legacy name ``start_mqtt``). Long handlers must return soon after
+    ``stop_event`` is set.
 
     Parameters
     ----------
@@ -170,7 +168,7 @@ class Device:
         Seconds between attempts to push the shadow while Strapi is unreachable.
     cache_dir
         The device's own directory (default ``~/.cache/braingeneers/<device>``); holds the
-        journal of queued uploads and downloads (:attr:`transfers`), which survives restarts.
+        journal of queued uploads and downloads (``transfers``), which survives restarts.
     """
 
     def __init__(
@@ -186,8 +184,6 @@ class Device:
         shadow_retry: float = 5.0,
         cache_dir: str | Path | None = None,
     ) -> None:
-        from braingeneers.iot.shadows import THING_TYPES
-        from braingeneers.iot.transfers import TransferQueue
 
         if not device_name or any(c in device_name for c in "/+#"):
             raise ConfigError(f"device name {device_name!r} must be non-empty without '/', '+' or '#'")
@@ -199,8 +195,6 @@ class Device:
         self.clock: Clock = clock or SystemClock()
         self.tick = tick
         if broker is None:
-            from braingeneers.iot.messaging import MessageBroker
-
             broker = MessageBroker(device_name)
         self.mb = broker
         self._shadows = shadows
@@ -256,8 +250,6 @@ class Device:
     def shadows(self) -> Shadows:
         """The shadows client (built from the broker's credentials file on first use)."""
         if self._shadows is None:
-            from braingeneers.iot.shadows import Shadows
-
             self._shadows = Shadows(credentials=self.mb.credentials_file)
         return self._shadows
 
@@ -295,7 +287,7 @@ class Device:
         self.push_shadow()
 
     def run(self, install_signal_handlers: bool = True) -> None:
-        """Connect, then step the state machine every :attr:`tick` seconds until :meth:`stop`; shut down.
+        """Connect, then step the state machine every ``tick`` seconds until :meth:`stop`; shut down.
 
         SIGINT and SIGTERM stop the loop when ``install_signal_handlers`` and this is the main thread.
         """

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar, TypeVar
@@ -104,7 +104,7 @@ class Thing(Record):
 
     @property
     def type(self) -> str:
-        """The device type: one of :data:`THING_TYPES`."""
+        """Return the device type, one of :data:`THING_TYPES`."""
         return str(self.attributes.get("type") or "")
 
     @property
@@ -437,17 +437,17 @@ class Shadows:
         return self.update(Thing, thing.id, {"shadow": dict(shadow)}).shadow
 
     def update_shadow(
-        self, name: str, changes: Mapping[str, Any], remove: Iterable[str] = ()
+        self, name: str, changes: Mapping[str, Any], remove: Sequence[str] = ()
     ) -> dict[str, Any]:
         """Set the top-level keys ``changes`` and delete the keys ``remove``; leave other keys alone.
 
         Strapi has no conditional update, so this is optimistic: read the shadow, write it back
-        with only these keys changed, then re-read it for :attr:`settle` seconds. If a concurrent
+        with only these keys changed, then re-read it for ``settle`` seconds. If a concurrent
         writer that read the shadow before this write landed after it (reverting these keys to
         the values they had before), the change is re-applied on top of the current shadow.
 
         Guarantee: two writers changing *different* keys both keep their keys, provided each
-        writer's read-then-write takes less than :attr:`settle` seconds (one HTTP round trip;
+        writer's read-then-write takes less than ``settle`` seconds (one HTTP round trip;
         0.5 s by default). Writers changing the *same* key: the last write wins. A reader in
         between may briefly see a reverted key.
 
@@ -489,7 +489,7 @@ class Shadows:
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause *= 2
 
-    def delete_shadow(self, name: str, keys: Iterable[str] | None = None) -> dict[str, Any]:
+    def delete_shadow(self, name: str, keys: Sequence[str] | None = None) -> dict[str, Any]:
         """Delete ``keys`` from the shadow of device ``name``, or empty it when ``keys`` is ``None``."""
         if keys is None:
             return self.replace_shadow(name, {})

@@ -30,7 +30,7 @@ __all__ = ["PAGE_SIZE", "HeaderSource", "StrapiClient", "env_flag", "flatten_fil
 _log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-"""Rows per page: the production server's ``maxLimit``."""
+"""Rows per page, the production server's ``maxLimit``."""
 
 _IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -64,7 +64,7 @@ def flatten_filters(filters: Mapping[str, Any], prefix: str = "filters") -> list
 
     ``{"name": {"$eq": "a&b"}}`` becomes ``[("filters[name][$eq]", "a&b")]``; lists become
     numbered entries (``$or``, ``$in``); booleans become ``true``/``false``. Values are encoded
-    later, by :func:`urllib.parse.urlencode`.
+    later, by ``urllib.parse.urlencode``.
     """
     pairs: list[tuple[str, str]] = []
     for key, value in filters.items():

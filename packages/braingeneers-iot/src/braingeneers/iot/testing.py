@@ -179,7 +179,7 @@ class FakeStrapi:
     ``mode`` (changeable while running): ``"ok"`` answers ``{"data": [], "meta": ...}``,
     ``"500"`` a server error with a text body, ``"302"`` a redirect to a login page,
     ``"401"`` an expired-token refusal, ``"hang"`` accepts and never answers. Every request
-    is recorded as ``(method, path, headers)`` in :attr:`requests`.
+    is recorded as ``(method, path, headers)`` in ``requests``.
     """
 
     def __init__(self, mode: str = "ok") -> None:
