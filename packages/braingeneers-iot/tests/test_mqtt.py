@@ -133,7 +133,7 @@ def test_raising_callback_is_isolated(make_broker: Any, caplog: pytest.LogCaptur
 
 
 def test_slow_callback_does_not_block_other_subscriptions_or_keepalive(make_broker: Any) -> None:
-    sub = make_broker("sub-slow", keepalive=1, workers=2)
+    sub = make_broker("sub-slow", keepalive=2, workers=2)
     pub = make_broker("pub-slow")
     release = threading.Event()
     sub.subscribe_message("slow", lambda t, m: release.wait(10))
@@ -149,7 +149,7 @@ def test_slow_callback_does_not_block_other_subscriptions_or_keepalive(make_brok
     assert fast is not None
     got = sub.subscribe_message(fast)
     pub.publish_message("slow", 1, confirm_receipt=True)
-    time.sleep(3.5)  # > 1.5 x keepalive while the slow callback blocks its worker
+    time.sleep(4)  # > 1.5 x keepalive while the slow callback blocks its worker
     pub.publish_message(fast, 2, confirm_receipt=True)
     assert got.get(timeout=10) == (fast, 2)
     assert sub.mqtt_connection.disconnects == 0
@@ -448,3 +448,23 @@ def test_subscriptions_restored_after_a_broker_that_lost_every_session(tmp_path:
         sub.shutdown(1)
         pub.shutdown(1)
         server.stop()
+
+
+def test_full_offline_queue_raises_publish_error_for_the_message_not_queued(
+    mosquitto: Mosquitto, make_broker: Any
+) -> None:
+    sub = make_broker("sub-fullq")
+    got = sub.subscribe_message("fullq")
+    pub = make_broker("pub-fullq", max_pending=5, pending_timeout=0.5)
+    pub.publish_message("fullq", -1, confirm_receipt=True)
+    mosquitto.stop(signal.SIGTERM)
+    assert wait_until(lambda: not pub.mqtt_connection.is_connected, 5)
+    handles = [pub.publish_message("fullq", i) for i in range(5)]  # fills the queue, no error
+    started = time.monotonic()
+    with pytest.raises(PublishError, match="not queued: 5 messages have waited"):
+        pub.publish_message("fullq", 5)
+    assert 0.4 < time.monotonic() - started < 3
+    mosquitto.start()
+    assert all(h.wait(15) for h in handles)
+    received = [got.get(timeout=10)[1] for _ in range(6)]
+    assert sorted(received) == [-1, 0, 1, 2, 3, 4]

@@ -202,10 +202,10 @@ def test_lock_basics_context_manager_and_fence(make_redis_broker: Any) -> None:
 
 
 def test_lease_is_renewed_while_held(make_redis_broker: Any) -> None:
-    lock = make_redis_broker().get_lock("renewed", lease=0.6)
-    other = make_redis_broker().get_lock("renewed", lease=0.6)
+    lock = make_redis_broker().get_lock("renewed", lease=1.0)
+    other = make_redis_broker().get_lock("renewed", lease=1.0)
     assert lock.acquire()
-    assert other.acquire(timeout=2.0) is False  # more than 3 leases: renewal keeps it
+    assert other.acquire(timeout=3.5) is False  # more than 3 leases: renewal keeps it
     lock.release()
     assert other.acquire(timeout=1)
     other.release()
@@ -291,7 +291,7 @@ def test_sigkilled_holders_lock_is_freed_after_its_lease(
         proc.wait(10)
         started = time.monotonic()
         assert lock.acquire(timeout=5)
-        assert time.monotonic() - started < 1.5 + 0.5
+        assert time.monotonic() - started < 1.5 + 1.5  # the lease, plus slack for a loaded machine
         lock.release()
     finally:
         if proc.poll() is None:
