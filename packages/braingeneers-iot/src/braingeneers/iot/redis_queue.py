@@ -23,7 +23,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from braingeneers.core.errors import FormatError
+from braingeneers.core.errors import ConfigError, FormatError
 from braingeneers.iot.redis_client import block_slice, redis_errors
 
 if TYPE_CHECKING:
@@ -85,7 +85,12 @@ class NamedQueue:
         if serializer not in ("json", "msgpack"):
             raise ValueError(f"serializer must be 'json' or 'msgpack', not {serializer!r}")
         if serializer == "msgpack":
-            import msgpack  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
+            try:
+                import msgpack  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
+            except ImportError:
+                raise ConfigError(
+                    'serializer="msgpack" needs the msgpack extra: pip install "braingeneers-iot[msgpack]"'
+                ) from None
         self.name = name
         self.serializer = serializer
         self.cleanup_sec = int(cleanup_sec)
