@@ -468,3 +468,25 @@ def test_full_offline_queue_raises_publish_error_for_the_message_not_queued(
     assert all(h.wait(15) for h in handles)
     received = [got.get(timeout=10)[1] for _ in range(6)]
     assert sorted(received) == [-1, 0, 1, 2, 3, 4]
+
+
+def test_qos2_round_trip(make_broker: Any) -> None:
+    sub = make_broker("sub-qos2", qos=2)
+    pub = make_broker("pub-qos2", qos=2)
+    got = sub.subscribe_message("q2")
+    for i in range(10):
+        pub.publish_message("q2", i, confirm_receipt=True)
+    assert [got.get(timeout=10)[1] for _ in range(10)] == list(range(10))
+
+
+def test_confirm_receipt_timeout_keeps_the_message_queued(mosquitto: Mosquitto, make_broker: Any) -> None:
+    sub = make_broker("sub-confirm-timeout")
+    got = sub.subscribe_message("ct")
+    pub = make_broker("pub-confirm-timeout", confirm_timeout=0.5)
+    pub.publish_message("ct", 0, confirm_receipt=True)
+    mosquitto.stop(signal.SIGTERM)
+    assert wait_until(lambda: not pub.mqtt_connection.is_connected, 5)
+    with pytest.raises(TimeoutError, match="stays queued"):
+        pub.publish_message("ct", 1, confirm_receipt=True)
+    mosquitto.start()
+    assert sorted(got.get(timeout=15)[1] for _ in range(2)) == [0, 1]
