@@ -73,7 +73,25 @@ nitpick_ignore = [
     ("py:class", "ExperimentMetadata"),
     ("py:class", "BlockMetadata"),
     ("py:class", "braingeneers.data.formats._base.ChannelInfo"),
+    # braingeneers.analysis signatures: numpy scalar/generator types, scipy and matplotlib
+    # classes (no intersphinx), and names imported only for type checking.
+    ("py:class", "numpy.float64"),
+    ("py:class", "numpy.int64"),
+    ("py:class", "numpy.bool"),
+    ("py:class", "np.random.Generator"),
+    ("py:class", "numpy.random._generator.Generator"),
+    ("py:class", "collections.abc.Iterable"),
+    ("py:class", "types.EllipsisType"),
+    ("py:class", "scipy.sparse.csr_array"),
+    ("py:class", "Axes"),
+    ("py:class", "Figure"),
+    ("py:class", "DCCResult"),
+    ("py:class", "SpikeData"),
+    ("py:class", "ArrayLike"),
 ]
+
+# numpy's private typing aliases (what ``numpy.typing.ArrayLike`` expands to in signatures)
+nitpick_ignore_regex = [("py:class", r"numpy\._typing\..*")]
 
 html_theme = "furo"
 html_title = f"Braingeneers {release}"

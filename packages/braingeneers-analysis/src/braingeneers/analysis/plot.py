@@ -130,7 +130,7 @@ def plot_population_rate(
     """Draw the smoothed population firing rate (Hz), shading network bursts.
 
     ``bin_size``, ``w`` and ``average`` are those of
-    :meth:`braingeneers.analysis.SpikeData.population_firing_rate`.
+    :meth:`braingeneers.analysis.spikedata.SpikeData.population_firing_rate`.
     """
     figure, axes = _axes(ax, figsize)
     centres, rate = sd.population_firing_rate(bin_size=bin_size, w=w, average=average)
@@ -162,7 +162,7 @@ def plot_sttc(
     Parameters
     ----------
     data
-        A ``SpikeData`` (its :meth:`~braingeneers.analysis.SpikeData.spike_time_tilings`
+        A ``SpikeData`` (its :meth:`~braingeneers.analysis.spikedata.SpikeData.spike_time_tilings`
         with window ``delt`` is drawn) or a precomputed N x N matrix.
     delt
         STTC window (ms) when ``data`` is a ``SpikeData``.

@@ -60,7 +60,7 @@ class SpikeData:
     length
         Recording length in ms; default the last spike time (0 when there are no spikes).
     neuron_attributes
-        One attribute record per unit (e.g. :class:`~braingeneers.analysis.NeuronAttributes`);
+        One attribute record per unit (e.g. :class:`~braingeneers.analysis.attributes.NeuronAttributes`);
         an empty list means none.
     metadata
         Free-form dict, shallow-copied.
