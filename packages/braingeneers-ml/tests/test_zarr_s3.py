@@ -56,3 +56,19 @@ def test_windows_from_the_zarr_copy_equal_the_original(tmp_path, store):
     stream = ChunkStream(RecordingRef(UUID, 0), chunk=1000)
     chunks = [data for data, _, _ in DataLoader(stream, batch_size=None, num_workers=2)]
     np.testing.assert_array_equal(torch.cat(chunks, dim=1).numpy(), originals[0])
+
+
+def test_legacy_dataset_reads_its_csv_and_batch_from_the_store(tmp_path, store):
+    from braingeneers.core import storage
+    from braingeneers.data.recording import open_experiment
+    from braingeneers.ml import EphysDataset
+
+    publish(tmp_path)
+    uri = f"s3://braingeneers/ephys/{UUID}/windows.csv"
+    with storage.open(uri, "w") as handle:
+        handle.write("offset,length,channels\n1500,,2/7\n10,,all\n")
+    ds = EphysDataset(UUID, 1, 100, uri, bounds="pad")
+    data = open_experiment(UUID, 1).read(units="uV", dtype=np.float64)
+    np.testing.assert_array_equal(ds[0], data[[2, 7], 1450:1550])
+    np.testing.assert_array_equal(ds[1][:, 40:], data[:, 0:60])
+    assert not ds[1][:, :40].any()
