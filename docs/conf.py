@@ -25,7 +25,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 
 myst_heading_anchors = 3
 myst_enable_extensions = ["deflist"]  # "term\n: definition" lists
@@ -95,3 +95,23 @@ nitpick_ignore_regex = [("py:class", r"numpy\._typing\..*")]
 
 html_theme = "furo"
 html_title = f"Braingeneers {release}"
+
+
+def _demo_figures(app: object) -> None:
+    """Run ``braingeneers demo`` once per build so the tutorial shows the figures of this code."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parent / "_generated" / "demo"
+    from braingeneers.demo.pipeline import run
+
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = run(Path(scratch) / "demo")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(summary.parent, target, ignore=shutil.ignore_patterns("*.npz"))
+
+
+def setup(app: object) -> None:
+    """Sphinx hook: generate the demo's figures before the sources are read."""
+    app.connect("builder-inited", _demo_figures)  # type: ignore[attr-defined]
