@@ -275,9 +275,43 @@ def docs(session: nox.Session) -> None:
     session.log(f"docs written to {out / 'index.html'}")
 
 
+BENCH_RESULTS = ROOT / "docs" / "benchmarks"
+
+
+def _machine_description() -> str:
+    import platform
+
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
+        ]
+        cpu = names[0] if names else cpu
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        total = next(
+            (line.split()[1] for line in meminfo.read_text().splitlines() if line.startswith("MemTotal")), ""
+        )
+        memory = f", {int(total) / 2**20:.0f} GiB RAM" if total else ""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){memory}; "
+        f"Python {platform.python_version()}; load average {load:.1f} at the start"
+    )
+
+
 @nox.session(requires=["build"])
 def bench(session: nox.Session) -> None:
-    """Run every package's benchmarks beside their baselines and print the ratios."""
+    """Run every package's benchmarks beside their baselines, print the ratios, keep the tables.
+
+    Each script's output is also written to ``docs/benchmarks/<dist>--<script>.txt`` (with the
+    machine in ``docs/benchmarks/machine.txt``), which the docs' benchmarks page includes.
+    """
+    import subprocess
+    import time
+
     scripts = sorted(ROOT.glob("packages/*/benchmarks/bench_*.py"))
     groups = [
         f"{ROOT / 'packages' / dist / 'pyproject.toml'}:bench"
@@ -288,8 +322,39 @@ def bench(session: nox.Session) -> None:
     _install_all(session, *extra)
     if not scripts:
         session.log("no benchmarks yet: packages/<dist>/benchmarks/bench_*.py are run here")
+    BENCH_RESULTS.mkdir(parents=True, exist_ok=True)
+    machine = _machine_description()
+    session.log(machine)
+    python = str(Path(session.bin) / "python")
+    failed = []
     for script in scripts:
-        session.run("python", str(script), *session.posargs)
+        session.log(f"== {script.relative_to(ROOT)}")
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [python, str(script), *session.posargs],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+        code = proc.wait()
+        took = time.perf_counter() - started
+        name = f"{script.parent.parent.name}--{script.stem}.txt"
+        header = (
+            f"# {script.relative_to(ROOT)} {' '.join(session.posargs)}\n"
+            f"# {machine}\n# {took:.0f} s, exit {code}\n"
+        )
+        (BENCH_RESULTS / name).write_text(header + "".join(lines))
+        if code:
+            failed.append(str(script.relative_to(ROOT)))
+    (BENCH_RESULTS / "machine.txt").write_text(machine + "\n")
+    if failed:
+        session.error(f"benchmarks failed: {failed}")
 
 
 @nox.session(requires=["build"])
