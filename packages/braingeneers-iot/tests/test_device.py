@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -366,6 +367,22 @@ def test_sigkilled_device_shows_offline_via_its_last_will(
                 continue
         else:
             raise AssertionError(f"{name} never answered PING")
+        # A legacy peer (here mosquitto_sub) reads the default device's replies as bare JSON objects.
+        raw = subprocess.Popen(
+            [
+                *("mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-C", "1", "-W", "15"),
+                *("-u", MQTT_USER, "-P", MQTT_PASSWORD, "-t", f"telemetry/NONE/log/{name}/STATUS/RESPONSE"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(0.5)  # let mosquitto_sub subscribe
+        team.send("STATUS")
+        team.expect("STATUS", "RESPONSE", timeout=10)
+        bare = json.loads(raw.communicate(timeout=20)[0])
+        assert bare["COMMAND"] == "STATUS-RESPONSE"
+        assert bare["STATE"] == "PRIMED"
+        assert bare["RPM"] == 100
         team.send("SET_SPEED", RPM=5000)
         assert team.expect("SET_SPEED", "ERROR", timeout=10)["ERROR"] == "device is PRIMED, not READY"
         proc.send_signal(signal.SIGKILL)

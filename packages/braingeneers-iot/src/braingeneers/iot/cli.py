@@ -31,7 +31,7 @@ _FINAL_PHASES = {"COMPLETE", "ERROR", "RESPONSE", "STOPPED"}
 def _broker(args: argparse.Namespace) -> MessageBroker:
     from braingeneers.iot.messaging import MessageBroker
 
-    return MessageBroker(args.name, args.credentials, status=False)
+    return MessageBroker(args.name, args.credentials, status=False, envelope=args.envelope)
 
 
 def _shadows(args: argparse.Namespace) -> Shadows:
@@ -229,6 +229,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--credentials", default=None, help="credentials file (default: core's search order)")
     parser.add_argument(
         "--name", default=None, help="MQTT client name (default: a random, clean-session client)"
+    )
+    parser.add_argument(
+        "--envelope",
+        action="store_true",
+        help="wrap published messages in the JSON envelope (default: bare JSON, as legacy devices expect)",
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION")
 

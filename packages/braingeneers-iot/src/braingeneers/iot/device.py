@@ -156,8 +156,8 @@ class Device:
     primed_default
         What the default :meth:`is_primed` returns.
     broker
-        The ``MessageBroker`` to use; default ``MessageBroker(device_name)`` from the
-        credentials file. Its retained status topic and last-will report online/offline.
+        The ``MessageBroker`` to use; default ``MessageBroker(device_name, envelope=envelope)``
+        from the credentials file. Its retained status topic and last-will report online/offline.
     shadows
         The shadows client; default one built from the broker's credentials file.
     clock
@@ -166,6 +166,10 @@ class Device:
         Seconds between main-loop steps (priming, pause expiry, due scheduled jobs).
     shadow_retry
         Seconds between attempts to push the shadow while Strapi is unreachable.
+    envelope
+        For the default broker: wrap published messages in the JSON envelope (duplicate
+        suppression). Off by default, so replies are the legacy bare JSON objects that legacy
+        devices and the lab's logging service read; incoming messages are understood either way.
     cache_dir
         The device's own directory (default ``~/.cache/braingeneers/<device>``); holds the
         journal of queued uploads and downloads (``transfers``), which survives restarts.
@@ -183,6 +187,7 @@ class Device:
         tick: float = 1.0,
         shadow_retry: float = 5.0,
         cache_dir: str | Path | None = None,
+        envelope: bool = False,
     ) -> None:
 
         if not device_name or any(c in device_name for c in "/+#"):
@@ -195,7 +200,7 @@ class Device:
         self.clock: Clock = clock or SystemClock()
         self.tick = tick
         if broker is None:
-            broker = MessageBroker(device_name)
+            broker = MessageBroker(device_name, envelope=envelope)
         self.mb = broker
         self._shadows = shadows
         self.state = State.SHUTDOWN
