@@ -168,3 +168,65 @@ def test_order_kept_under_latency_and_refused_reconnects_recover(
         assert all(h.wait(15) for h in handles)
         assert wait_until(lambda: len(got) == 300, 15)
         assert sorted(got.seen) == list(range(300))
+
+
+def test_messages_queued_for_callbacks_survive_a_subscriber_crash(
+    mosquitto: Mosquitto, make_broker: Any, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from iot_servers import MQTT_PASSWORD, MQTT_USER
+
+    out = tmp_path / "handled.txt"
+    script = textwrap.dedent(
+        f"""
+        import time
+        from braingeneers.iot.messaging import MessageBroker
+        mb = MessageBroker("crash-sub", host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
+                           password={MQTT_PASSWORD!r}, workers=1)
+        def handle(topic, message):
+            time.sleep(0.05)
+            with open({str(out)!r}, "a") as f:
+                f.write(f"{{message}}\\n")
+        mb.subscribe_message("crash/topic", handle)
+        print("ready", flush=True)
+        time.sleep(120)
+        """
+    )
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    def handled() -> list[int]:
+        return [int(x) for x in out.read_text().split()] if out.exists() else []
+
+    first = start()
+    try:
+        pub = make_broker("crash-pub")
+        for i in range(60):
+            pub.publish_message("crash/topic", i)
+        assert wait_until(lambda: len(handled()) >= 10, 15)
+        os.kill(first.pid, signal.SIGKILL)  # about 50 messages are still queued for the callback
+        first.wait(10)
+        done_before = len(handled())
+        assert done_before < 60
+        second = start()  # same name: same persistent session
+        try:
+            assert wait_until(lambda: set(handled()) == set(range(60)), 30), sorted(
+                set(range(60)) - set(handled())
+            )
+            time.sleep(0.5)
+            assert len(handled()) - 60 <= 2  # at most the message in progress at the crash runs twice
+        finally:
+            second.kill()
+            second.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)

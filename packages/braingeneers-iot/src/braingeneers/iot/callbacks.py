@@ -5,12 +5,13 @@ Back-pressure policy
 Each subscription is pinned to one of ``workers`` threads (by its topic filter), so the
 callbacks of one subscription run one at a time and in arrival order, while a slow
 callback on one subscription does not hold up subscriptions pinned to other workers.
-Each worker has a queue of ``queue_size`` messages. When that queue is full, the
-network thread *waits* for room (it never drops a message); while it waits it reads no
-more packets, so the broker holds the following messages and TCP flow control slows the
+The MQTT connection acknowledges a QoS 1/2 message only once its callbacks have run, so
+the broker's in-flight window is the first bound on what waits here. Each worker also
+holds at most ``queue_size`` messages (queued or running). When that is full, the network
+thread *waits* for room (it never drops a message); while it waits it reads no more
+packets, so the broker holds the following messages and TCP flow control slows the
 sender. A warning is logged every few seconds while the wait lasts. A callback that
-never returns therefore eventually stalls delivery for every subscription on its worker;
-the stall is logged, never silent.
+never returns therefore eventually stalls delivery; the stall is logged, never silent.
 
 An exception raised by a callback is logged with its traceback and counted; the worker
 goes on with the next message.

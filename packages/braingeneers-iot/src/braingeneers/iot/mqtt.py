@@ -17,6 +17,10 @@ Delivery contract (QoS 1, the default):
   keep subscriptions and queue messages while the subscriber is away.
 * Every message carries an envelope id; a receiver runs each subscription's callback
   once per id, so broker redeliveries and publisher retransmissions are dropped.
+* A received message is acknowledged (PUBACK/PUBCOMP, paho's manual acknowledgement)
+  only after all its callbacks have returned: messages still waiting for callbacks when
+  the process dies are redelivered to the restarted process, and the broker's in-flight
+  window bounds how many unacknowledged messages wait in this process.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from braingeneers.core.errors import AuthError
-from braingeneers.iot.callbacks import CallbackExecutor
+from braingeneers.iot.callbacks import CallbackExecutor, _name
 from braingeneers.iot.envelope import Envelope, SeenIds, decode, encode, encode_bare
 from braingeneers.iot.errors import ClientIdConflictError, MessagingError, PublishError
 from braingeneers.iot.settings import MqttConfig
@@ -47,7 +51,27 @@ __all__ = ["MqttConnection", "MqttOptions", "PublishHandle"]
 logger = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, Any], object]
-_Job = tuple[str, MessageCallback, str, Any]
+
+
+class _Ack:
+    """The acknowledgements owed to the broker for one received message.
+
+    PUBACK (or PUBCOMP) is sent only when every callback the message triggered has
+    returned, so messages still queued for callbacks when the process dies are redelivered
+    by a persistent session. ``copies`` holds ``(packet id, qos, connection generation)``
+    of each received copy; copies from an earlier connection are not acknowledged (the
+    broker sends them again, and they are then recognised as duplicates).
+    """
+
+    __slots__ = ("copies", "key", "remaining")
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+        self.remaining = 0
+        self.copies: list[tuple[int, int, int]] = []
+
+
+_Job = tuple[str, MessageCallback, str, Any, _Ack]
 
 # CONNACK / DISCONNECT reason codes (MQTT 5) that mean "do not retry".
 _AUTH_CODES = {134, 135}  # bad user name or password, not authorized
@@ -170,9 +194,9 @@ class MqttConnection:
         self._lock = threading.RLock()
         self._subs: dict[str, _Subscription] = {}
         self._by_sid: dict[int, _Subscription] = {}
-        self._orphans: collections.deque[tuple[str, Envelope]] = collections.deque(
-            maxlen=options.orphan_buffer
-        )
+        self._orphans: collections.deque[tuple[str, Envelope, _Ack]] = collections.deque()
+        self._active: dict[str, _Ack] = {}
+        self._generation = 0
         self._instance = uuid.uuid4().hex
         self._marker_topic = (
             MARKER_TOPIC.format(client_id=options.client_id) if options.detect_collisions else None
@@ -200,6 +224,7 @@ class MqttConnection:
             client_id=options.client_id,
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=True,
+            manual_ack=True,
         )
         client.suppress_exceptions = True
         client.enable_logger(logging.getLogger("braingeneers.iot.paho"))
@@ -318,6 +343,8 @@ class MqttConnection:
             self._first_attempt_done.set()
             return
         self.connects += 1
+        with self._lock:
+            self._generation += 1
         logger.info(
             "MQTT connected to %s:%s as %s (session present: %s)",
             self.config.host,
@@ -411,19 +438,36 @@ class MqttConnection:
         if topic == self._marker_topic:
             self._check_marker(bytes(msg.payload))
             if id_list == [_MARKER_SID]:
+                if msg.qos > 0:
+                    client.ack(msg.mid, msg.qos)
                 return
         envelope = decode(bytes(msg.payload))
+        copy = (msg.mid, msg.qos, self._generation)
+        done: list[_Ack] = []
         with self._lock:
+            ack = _Ack(envelope.id)
+            if msg.qos > 0:
+                ack.copies.append(copy)
             matches = self._matching(topic, id_list)
-            if not matches:
-                if self.options.persistent_session:
-                    # A persistent session delivers its backlog as soon as we connect, possibly
-                    # before the process has subscribed again: hold it for that subscription.
-                    if len(self._orphans) == self._orphans.maxlen:
-                        logger.warning("holding too many messages for no subscription; dropping the oldest")
-                    self._orphans.append((topic, envelope))
-                return
-            jobs = self._dedupe(matches, topic, envelope)
+            if not matches and self.options.persistent_session:
+                # A persistent session delivers its backlog as soon as we connect, possibly
+                # before the process has subscribed again: hold it for that subscription.
+                if len(self._orphans) >= self.options.orphan_buffer:
+                    logger.warning("holding too many messages for no subscription; dropping the oldest")
+                    done.append(self._orphans.popleft()[2])
+                self._orphans.append((topic, envelope, ack))
+                jobs: list[_Job] = []
+            else:
+                jobs = self._dedupe(matches, topic, envelope, ack)
+                if jobs:
+                    if envelope.id is not None:
+                        self._active.setdefault(envelope.id, ack)
+                elif envelope.id is not None and envelope.id in self._active:
+                    # a copy of a message whose callbacks still run: acknowledge both together
+                    self._active[envelope.id].copies.extend(ack.copies)
+                else:
+                    done.append(ack)
+        self._send_acks(done)
         self._submit(jobs)
 
     def _matching(self, topic: str, id_list: list[int]) -> list[_Subscription]:
@@ -433,7 +477,7 @@ class MqttConnection:
             subs = [s for s in self._subs.values() if self._mqtt.topic_matches_sub(s.filter, topic)]
         return subs
 
-    def _dedupe(self, subs: list[_Subscription], topic: str, envelope: Envelope) -> list[_Job]:
+    def _dedupe(self, subs: list[_Subscription], topic: str, envelope: Envelope, ack: _Ack) -> list[_Job]:
         """Return the callbacks to run for one message, once per envelope id (call under the lock)."""
         jobs = []
         for sub in subs:
@@ -441,13 +485,42 @@ class MqttConnection:
                 self.duplicates += 1
                 logger.debug("dropping duplicate %s on %s", envelope.id, topic)
                 continue
-            jobs.append((sub.filter, sub.callback, topic, envelope.body))
+            jobs.append((sub.filter, sub.callback, topic, envelope.body, ack))
+            ack.remaining += 1
         return jobs
 
     def _submit(self, jobs: list[_Job]) -> None:
         """Hand callbacks to the workers (outside the lock: this may wait, see the back-pressure policy)."""
-        for key, callback, topic, body in jobs:
-            self._executor.submit(key, callback, topic, body)
+        for key, callback, topic, body, ack in jobs:
+            self._executor.submit(key, self._run, callback, topic, body, ack)
+
+    def _run(self, callback: MessageCallback, topic: str, body: Any, ack: _Ack) -> None:
+        """Run one callback on a worker, then acknowledge the message if it was the last one."""
+        try:
+            callback(topic, body)
+        except Exception:
+            self._executor.errors += 1
+            logger.exception(
+                "callback %s raised on %s; the error is isolated to this message", _name(callback), topic
+            )
+        finally:
+            with self._lock:
+                ack.remaining -= 1
+                finished = ack.remaining <= 0
+                if finished and ack.key is not None and self._active.get(ack.key) is ack:
+                    del self._active[ack.key]
+            if finished:
+                self._send_acks([ack])
+
+    def _send_acks(self, acks: list[_Ack]) -> None:
+        """Acknowledge received copies of the current connection (outside the lock)."""
+        for ack in acks:
+            with self._lock:
+                copies, ack.copies = ack.copies, []
+                generation = self._generation
+            for mid, qos, gen in copies:
+                if gen == generation and qos > 0:
+                    self._client.ack(mid, qos)
 
     def _check_marker(self, payload: bytes) -> None:
         """Stop if the retained instance marker of our client id names another, newer instance."""
@@ -497,7 +570,7 @@ class MqttConnection:
         """
         self._check()
         mid: int | None = None
-        done: tuple[threading.Event, list[str]] = (threading.Event(), [])
+        suback: tuple[threading.Event, list[str]] = (threading.Event(), [])
         with self._lock:
             self._unsent_unsubscribes.discard(topic)
             existing = self._subs.get(topic)
@@ -505,32 +578,41 @@ class MqttConnection:
             sub = _Subscription(topic, callback, sub_id, self.options.qos if qos is None else qos)
             self._subs[topic] = sub
             self._by_sid[sub_id] = sub
-            held = [(t, e) for t, e in self._orphans if self._mqtt.topic_matches_sub(topic, t)]
-            jobs = [job for t, e in held for job in self._dedupe([sub], t, e)]
+            held = [o for o in self._orphans if self._mqtt.topic_matches_sub(topic, o[0])]
+            jobs: list[_Job] = []
+            done: list[_Ack] = []
+            for t, e, ack in held:
+                mine = self._dedupe([sub], t, e, ack)
+                jobs += mine
+                if mine and e.id is not None:
+                    self._active.setdefault(e.id, ack)
+                elif not mine:
+                    done.append(ack)
             if held:
-                kept = [(t, e) for t, e in self._orphans if not self._mqtt.topic_matches_sub(topic, t)]
+                kept = [o for o in self._orphans if not self._mqtt.topic_matches_sub(topic, o[0])]
                 self._orphans.clear()
                 self._orphans.extend(kept)
             if self.is_connected:  # otherwise _on_connect subscribes after the reconnect
                 mid = self._send_subscribe(sub, retain_handling=0)
                 if mid is not None:
-                    self._suback[mid] = done
+                    self._suback[mid] = suback
         if held:
             logger.info("delivering %d messages that arrived before the subscription to %r", len(held), topic)
+        self._send_acks(done)
         self._submit(jobs)
         if mid is None:
             return
-        if not done[0].wait(timeout):
+        if not suback[0].wait(timeout):
             with self._lock:
                 self._suback.pop(mid, None)
             logger.warning("no SUBACK for %r within %g s; it is sent again after a reconnect", topic, timeout)
             return
-        if done[1]:
+        if suback[1]:
             with self._lock:
                 self._subs.pop(topic, None)
                 self._by_sid.pop(sub_id, None)
             raise MessagingError(
-                f"MQTT broker {self.config.host} refused the subscription to {topic!r}: {done[1][0]}"
+                f"MQTT broker {self.config.host} refused the subscription to {topic!r}: {suback[1][0]}"
             )
 
     def unsubscribe(self, topic: str) -> bool:
@@ -540,14 +622,16 @@ class MqttConnection:
             if sub is None:
                 return False
             self._by_sid.pop(sub.sub_id, None)
+            dropped = [o[2] for o in self._orphans if self._mqtt.topic_matches_sub(topic, o[0])]
             self._orphans = collections.deque(
-                ((t, e) for t, e in self._orphans if not self._mqtt.topic_matches_sub(topic, t)),
-                maxlen=self._orphans.maxlen,
+                o for o in self._orphans if not self._mqtt.topic_matches_sub(topic, o[0])
             )
-            if not self.is_connected:
+            offline = not self.is_connected
+            if offline:
                 self._unsent_unsubscribes.add(topic)
-                return True
-        self._client.unsubscribe(topic)
+        self._send_acks(dropped)
+        if not offline:
+            self._client.unsubscribe(topic)
         return True
 
     def publish(
