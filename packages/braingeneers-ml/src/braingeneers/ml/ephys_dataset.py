@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from braingeneers.ml.recordings import HandleCache, RecordingRef, inspect
+from braingeneers.ml.recordings import HandleCache, RecordingRef, open_and_measure
 
 __all__ = ["EphysDataset"]
 
@@ -111,7 +111,7 @@ class EphysDataset:
             raise ValueError(f"EphysDataset: sample_size must be >= 1, got {sample_size}")
         self.align, self.bounds, self.length = align, bounds, int(length)
         self.ref = RecordingRef(os.fspath(batch_uuid), experiment_num).resolved()
-        cache, shapes = inspect([self.ref], [None])
+        cache, shapes = open_and_measure([self.ref], [None])
         self._cache: HandleCache = cache
         self.num_channels = shapes[0].num_channels
         self.num_frames = shapes[0].num_frames

@@ -213,7 +213,7 @@ class HandleCache:
         self._inherited = []
 
 
-def inspect(
+def open_and_measure(
     openers: Sequence[Opener], opened: Sequence[RecordingLike | None]
 ) -> tuple[HandleCache, list[RecordingShape]]:
     """Open every recording once in this process and read its geometry."""

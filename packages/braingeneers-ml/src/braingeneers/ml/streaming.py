@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braingeneers.ml import _dtypes
-from braingeneers.ml.recordings import as_opener, inspect, normalise_channels
+from braingeneers.ml.recordings import as_opener, normalise_channels, open_and_measure
 from braingeneers.ml.samplers import _world
 from braingeneers.ml.windows import as_recording_list
 
@@ -78,7 +78,7 @@ class ChunkStream:
         pairs = [as_opener(r) for r in as_recording_list(recordings)]
         if not pairs:
             raise ValueError("ChunkStream needs at least one recording")
-        self._cache, self.shapes = inspect([p[0] for p in pairs], [p[1] for p in pairs])
+        self._cache, self.shapes = open_and_measure([p[0] for p in pairs], [p[1] for p in pairs])
         self.chunk = int(chunk)
         self.overlap = int(overlap)
         if self.chunk < 1:

@@ -12,8 +12,8 @@ from braingeneers.ml import _dtypes
 from braingeneers.ml.recordings import (
     RecordingLike,
     as_opener,
-    inspect,
     normalise_channels,
+    open_and_measure,
 )
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class WindowDataset:
         if not items:
             raise ValueError("WindowDataset needs at least one recording")
         pairs = [as_opener(r) for r in items]
-        self._cache, self.shapes = inspect([p[0] for p in pairs], [p[1] for p in pairs])
+        self._cache, self.shapes = open_and_measure([p[0] for p in pairs], [p[1] for p in pairs])
         window = int(window)
         if window <= 0:
             raise ValueError(f"WindowDataset: window must be a positive number of frames, got {window}")
