@@ -402,3 +402,44 @@ def test_shutdown_pushes_the_shutdown_state(make_device: Callable[..., Twiddler]
     device.stop()
     assert wait_until(lambda: device.state is State.SHUTDOWN, 20)
     assert wait_until(lambda: shadows.get_shadow(device.device_name).get("STATE") == "SHUTDOWN", 20, 0.2)
+
+
+def test_unpack_peek_jobs_and_slack(
+    make_device: Callable[..., Twiddler], driver: Any, make_broker: Callable[..., Any], tmp_path: Any
+) -> None:
+    import base64
+
+    from braingeneers.iot.device import SLACK_TOPIC
+
+    device = make_device()
+    team = driver(device)
+    start(device, team)
+    team.send("SCHEDULE", uuid=EXPERIMENT, TYPE="ADD", EVERY_X_SECONDS=30, DO={"COMMAND": "TWIDDLE-REQUEST"})
+    tag = team.expect("SCHEDULE", "COMPLETE")["TAG"]
+    assert device.peek_jobs(10) == []
+    assert [job["TAG"] for job in device.peek_jobs(60)] == [tag]
+
+    wells = ["A1", "A2", "B1", "B2"]
+    topic = f"telemetry/{EXPERIMENT}/log/{device.device_name}/TWIDDLE/REQUEST"
+    assert device.unpack(topic, {"WELL": "A*"}, "WELL", wells, enqueue_schedule=False) == (True, ["A1", "A2"])
+    assert device.unpack(topic, {"WELL": "^B[12]$"}, "WELL", wells, enqueue_schedule=False) == (
+        True,
+        ["B1", "B2"],
+    )
+    assert device.unpack(topic, {"WELL": "A1"}, "WELL", wells) == (False, ["A1"])
+    assert device.unpack(topic, {"WELL": ["B2", "A1"], "N": 7}, "WELL", wells, sort_all=True) == (
+        True,
+        ["A1", "B2"],
+    )
+    team.expect("TWIDDLE", "COMPLETE")  # one queued job per item, run in order when READY
+    team.expect("TWIDDLE", "COMPLETE")
+    assert [(call["WELL"], call["N"]) for call in device.calls] == [("A1", 7), ("B2", 7)]
+
+    inbox = make_broker(f"slack-{uuid.uuid4().hex[:6]}").subscribe_message(SLACK_TOPIC)
+    image = tmp_path / "plate.png"
+    image.write_bytes(b"\x89PNG fake")
+    device.post_to_slack("plate imaged", image)
+    _, message = inbox.get(timeout=10)
+    assert message["message"] == f"{device.device_name}: plate imaged"
+    assert message["filename"] == "plate.png"
+    assert base64.b64decode(message["image"]) == b"\x89PNG fake"

@@ -43,6 +43,7 @@ from braingeneers.iot.transfers import Transfer, TransferQueue
 
 __all__ = [
     "BUILTIN_COMMANDS",
+    "SLACK_TOPIC",
     "Clock",
     "Device",
     "ManualClock",
@@ -58,6 +59,9 @@ UUID_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}-[efi]+-[A-Za-z0-9_.\-]+")
 
 BUILTIN_COMMANDS = ("START", "END", "STOP", "PAUSE", "RESUME", "PING", "STATUS", "SCHEDULE")
 """Commands every device understands; others are looked up in ``device_specific_handlers``."""
+
+SLACK_TOPIC = "telemetry/slack/TOSLACK/iot-experiments"
+"""Topic the lab's Slack bridge relays to the ``iot-experiments`` channel."""
 
 Handler = Callable[[str, dict[str, Any]], object]
 """A device-specific command handler: ``handler(topic, message)``."""
@@ -365,6 +369,69 @@ class Device:
     def wait_for_shadow(self, timeout: float = 10.0) -> bool:
         """Wait until every requested shadow push has reached Strapi; return whether it did."""
         return self._pusher.wait_idle(timeout)
+
+    # --- helpers for handlers ------------------------------------------------------------------
+
+    def peek_jobs(self, lookahead_seconds: float = 10.0) -> list[dict[str, Any]]:
+        """Return the scheduled jobs due within ``lookahead_seconds`` (as in ``SCHEDULE GET``)."""
+        horizon = self.clock.now() + timedelta(seconds=lookahead_seconds)
+        with self._lock:
+            due = sorted((j for j in self._jobs.values() if j.next_run <= horizon), key=lambda j: j.next_run)
+            return [job.describe() for job in due]
+
+    def unpack(  # noqa: PLR0917 - the legacy positional signature
+        self,
+        topic: str,
+        message: Mapping[str, Any],
+        field: str,
+        match_items: list[str],
+        sort_all: bool = False,
+        enqueue_schedule: bool = True,
+    ) -> tuple[bool, list[str]]:
+        """Expand a pattern in ``message[field]`` against ``match_items`` (e.g. well names).
+
+        A value like ``"A*"`` is a glob (``fnmatch``), ``"^A[12]$"`` a regular expression,
+        a list is taken as it is, and any other value as one item. Returns ``(expanded,
+        items)``, where ``expanded`` says whether the value was a pattern or list of more than
+        one item. With ``enqueue_schedule`` and ``expanded``, one one-shot job per item is
+        queued, each a copy of the request (from ``topic``) with ``field`` set to that item;
+        the caller then returns without acting on the pattern itself.
+        """
+        import fnmatch
+
+        value = message.get(field)
+        if isinstance(value, list):
+            items = [str(v) for v in value]
+        elif isinstance(value, str) and value.startswith("^") and value.endswith("$"):
+            pattern = re.compile(value)
+            items = [item for item in match_items if pattern.fullmatch(item)]
+        elif isinstance(value, str) and any(c in value for c in "*?["):
+            items = [item for item in match_items if fnmatch.fnmatchcase(item, value)]
+        else:
+            return False, [] if value is None else [str(value)]
+        if sort_all:
+            items.sort()
+        expanded = len(items) != 1 or items[0] != value
+        if expanded and enqueue_schedule:
+            key = topic.split("/")[-2]
+            with self._lock:
+                for item in items:
+                    tag = self._next_tag
+                    self._next_tag += 1
+                    self._jobs[tag] = _Job(tag, key, {**message, field: item}, self.clock.now(), None, True)
+            self.push_shadow()
+        return expanded, items
+
+    def post_to_slack(self, text: str, image_path: str | Path | None = None) -> None:
+        """Post ``text`` (and a PNG/JPEG image) to the lab's Slack through the MQTT Slack bridge."""
+        import base64
+
+        message: dict[str, Any] = {"message": f"{self.device_name}: {text}"}
+        if image_path is not None:
+            path = Path(image_path)
+            message["filename"] = path.name
+            message["image"] = base64.b64encode(path.read_bytes()).decode("ascii")
+        self.mb.publish_message(SLACK_TOPIC, message)
 
     # --- data transfers ------------------------------------------------------------------------
 
