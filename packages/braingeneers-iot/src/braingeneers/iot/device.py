@@ -362,6 +362,16 @@ class Device:
         self._control_pool.shutdown(wait=False, cancel_futures=True)
         self.mb.shutdown(timeout=min(timeout, 5.0))
 
+    def update_state(self, new_state: State | str) -> None:
+        """Move to ``new_state`` (under the state lock) and push the shadow; the legacy helper."""
+        try:
+            state = State(new_state)
+        except ValueError:
+            raise ConfigError(
+                f"{new_state!r} is not a state: use one of {', '.join(s.value for s in State)}"
+            ) from None
+        self._set(state)
+
     def push_shadow(self) -> None:
         """Queue an asynchronous push of :attr:`device_state` (coalesced with pending pushes)."""
         self._pusher.request()
