@@ -75,20 +75,49 @@ class RecordingLike(Protocol):
         ...
 
 
+_DIRECTIONS = {"down": 0, "up": 1, "both": 2}
+
+
 @jit()
-def _accept(
-    channels: npt.NDArray[np.int64],
-    frames: npt.NDArray[np.int64],
+def _scan(  # noqa: PLR0917 - a numba kernel takes positional arrays
+    x: npt.NDArray[np.float64],
+    thr: npt.NDArray[np.float64],
+    direction: int,
+    above: npt.NDArray[np.bool_],
     last: npt.NDArray[np.int64],
     refractory: int,
-    keep: npt.NDArray[np.bool_],
-) -> None:
-    """Greedy refractory filter over crossings sorted by (channel, frame); updates ``last`` per channel."""
-    for k in range(frames.size):
-        c = channels[k]
-        if frames[k] - last[c] >= refractory:
-            keep[k] = True
-            last[c] = frames[k]
+    settle: int,
+    start: int,
+    out_ch: npt.NDArray[np.int64],
+    out_fr: npt.NDArray[np.int64],
+) -> int:
+    """Accept threshold crossings of one chunk, channel by channel; return how many were written.
+
+    ``above`` (beyond threshold at the previous frame) and ``last`` (last accepted frame) carry
+    the state from chunk to chunk.
+    """
+    n = 0
+    for c in range(x.shape[0]):
+        was = above[c]
+        t = thr[c]
+        for j in range(x.shape[1]):
+            v = x[c, j]
+            if direction == 0:
+                now = v < -t
+            elif direction == 1:
+                now = v > t
+            else:
+                now = v < -t or v > t
+            if now and not was:
+                frame = start + j
+                if frame >= settle and frame - last[c] >= refractory:
+                    out_ch[n] = c
+                    out_fr[n] = frame
+                    n += 1
+                    last[c] = frame
+            was = now
+        above[c] = was
+    return n
 
 
 @dataclass
@@ -98,19 +127,6 @@ class _State:
     zi: npt.NDArray[np.float64]
     above: npt.NDArray[np.bool_]
     last: npt.NDArray[np.int64]
-
-
-def _beyond(
-    x: npt.NDArray[np.float64], thr: npt.NDArray[np.float64], direction: str
-) -> npt.NDArray[np.bool_]:
-    t = thr[:, None]
-    if direction == "down":
-        out: npt.NDArray[np.bool_] = x < -t
-    elif direction == "up":
-        out = x > t
-    else:
-        out = np.abs(x) > t
-    return out
 
 
 def _noise_level(
@@ -202,6 +218,7 @@ def detect_spikes(
     settle = round(settle_ms * fs / 1e3)
     refractory = round(refractory_ms * fs / 1e3)
     n_ch = chans.size
+    code = _DIRECTIONS[direction]
     state = _State(
         zi=np.zeros((sos.shape[0], n_ch, 2)),
         above=np.zeros(n_ch, dtype=bool),
@@ -228,18 +245,12 @@ def detect_spikes(
     for start in range(0, n_frames, chunk):
         stop = min(start + chunk, n_frames)
         x = filtered(start, stop)
-        beyond = _beyond(x, thr, direction)
-        previous = np.concatenate([state.above[:, None], beyond[:, :-1]], axis=1)
-        ch, fr = np.nonzero(beyond & ~previous)  # sorted by channel, then frame
-        state.above = beyond[:, -1].copy()
-        frames_found = fr.astype(np.int64) + start
-        ok = frames_found >= settle
-        ch, frames_found = ch[ok].astype(np.int64), frames_found[ok]
-        keep = np.zeros(frames_found.size, dtype=bool)
-        if frames_found.size:
-            _accept(ch, frames_found, state.last, refractory, keep)
-        found_ch.append(ch[keep])
-        found_fr.append(frames_found[keep])
+        capacity = n_ch * ((stop - start) // max(refractory, 1) + 1)
+        out_ch = np.empty(capacity, dtype=np.int64)
+        out_fr = np.empty(capacity, dtype=np.int64)
+        found = _scan(x, thr, code, state.above, state.last, refractory, settle, start, out_ch, out_fr)
+        found_ch.append(out_ch[:found].copy())
+        found_fr.append(out_fr[:found].copy())
         log.debug("detect_spikes: frames %d-%d of %d", start, stop, n_frames)
     units = np.concatenate(found_ch) if found_ch else np.zeros(0, dtype=np.int64)
     frames = np.concatenate(found_fr) if found_fr else np.zeros(0, dtype=np.int64)
