@@ -15,6 +15,7 @@ import pytest
 from iot_servers import wait_until
 
 from braingeneers.core.errors import ConfigError
+from braingeneers.core.testing import require_binary
 from braingeneers.iot.device import Device, ManualClock, State
 from braingeneers.iot.shadows import Shadows
 from braingeneers.iot.testing import StrapiServer
@@ -375,7 +376,8 @@ def test_sigkilled_device_shows_offline_via_its_last_will(
         # A legacy peer (here mosquitto_sub) reads the default device's replies as bare JSON objects.
         raw = subprocess.Popen(
             [
-                *("mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-C", "1", "-W", "15"),
+                require_binary("mosquitto_sub"),
+                *("-h", "127.0.0.1", "-p", str(mosquitto.port), "-C", "1", "-W", "15"),
                 *("-u", MQTT_USER, "-P", MQTT_PASSWORD, "-t", f"telemetry/NONE/log/{name}/STATUS/RESPONSE"),
             ],
             stdout=subprocess.PIPE,
