@@ -131,3 +131,27 @@ def test_sliding_windows_cover_every_recording_in_order(two):
     assert located == [(0, 0), (0, 1000), (0, 2000), (1, 0), (1, 1000)]
     covered = [ds.locate(i) for i in SlidingWindowSampler(ds, stride=1000, cover_end=True)]
     assert covered == [(0, 0), (0, 1000), (0, 2000), (0, 2872), (1, 0), (1, 1000), (1, 1072)]
+
+
+def test_random_windows_avoid_excluded_intervals(two):
+    _, ds = two
+    exclude = {0: [(500, 900), (2000, 2010)], 1: [(0, 1000)]}
+    sampler = RandomWindowSampler(ds, num_samples=3000, seed=3, exclude=exclude)
+    recs, starts = ds.locate_many(list(sampler))
+    for rec, intervals in exclude.items():
+        mine = starts[recs == rec]
+        for a, b in intervals:
+            assert not np.any((mine < b) & (mine + ds.window > a)), (rec, a, b)
+    # Recording 1 keeps only starts 1000..1072; recording 0 still reaches both ends.
+    assert set(starts[recs == 1].tolist()) <= set(range(1000, 1073))
+    assert len(set(starts[recs == 1].tolist())) > 40
+    assert starts[recs == 0].min() < 10
+    assert starts[recs == 0].max() > 2862
+    # No exclusion gives the same draw as before.
+    assert list(RandomWindowSampler(ds, num_samples=40, seed=3, exclude={})) == list(
+        RandomWindowSampler(ds, num_samples=40, seed=3)
+    )
+    with pytest.raises(ValueError, match="no window"):
+        RandomWindowSampler(ds, exclude={0: [(0, 3000)], 1: [(0, 1200)]})
+    with pytest.raises(ValueError, match="reversed"):
+        RandomWindowSampler(ds, exclude={0: [(10, 5)]})

@@ -54,6 +54,26 @@ def _recording_selection(dataset: WindowDataset, recordings: Sequence[int] | Non
     return chosen
 
 
+def _allowed_starts(count: int, window: int, excluded: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return the runs ``[lo, hi)`` of starts in ``0..count-1`` whose windows miss every exclusion."""
+    blocked = []
+    for pair in excluded:
+        a, b = (int(v) for v in pair)
+        if b <= a:
+            raise ValueError(f"excluded interval [{a}, {b}) is empty or reversed")
+        # A window [s, s + window) touches [a, b) when a - window < s < b.
+        blocked.append((max(0, a - window + 1), min(count, b)))
+    runs = []
+    position = 0
+    for lo, hi in sorted(blocked):
+        if lo > position:
+            runs.append((position, lo))
+        position = max(position, hi)
+    if position < count:
+        runs.append((position, count))
+    return runs
+
+
 class _ShardedSampler(abc.ABC):
     def __init__(self, seed: int, num_replicas: int | None, rank: int | None, drop_last: bool) -> None:
         self.seed = int(seed)
@@ -116,8 +136,16 @@ class RandomWindowSampler(_ShardedSampler):
         Seed of the draw; epoch ``e`` uses ``(seed, e)``.
     recordings
         Restrict to these recording indices.
+    exclude
+        Frame intervals no window may touch (stimulation artefacts, bad stretches):
+        ``{recording_index: [(start, stop), ...]}`` with ``[start, stop)`` in frames.
     num_replicas, rank, drop_last
         Distributed sharding (see the module documentation).
+
+    Raises
+    ------
+    ValueError
+        The exclusions leave no window to draw.
     """
 
     def __init__(
@@ -127,6 +155,7 @@ class RandomWindowSampler(_ShardedSampler):
         *,
         seed: int = 0,
         recordings: Sequence[int] | None = None,
+        exclude: Mapping[int, Sequence[tuple[int, int]]] | None = None,
         num_replicas: int | None = None,
         rank: int | None = None,
         drop_last: bool = False,
@@ -134,8 +163,24 @@ class RandomWindowSampler(_ShardedSampler):
         super().__init__(seed, num_replicas, rank, drop_last)
         self.dataset = dataset
         self.recordings = _recording_selection(dataset, recordings)
-        counts = dataset.window_counts[self.recordings]
-        self._cumulative = np.cumsum(counts)
+        exclude = {int(k): v for k, v in (exclude or {}).items()}
+        for rec in exclude:
+            if not 0 <= rec < dataset.num_recordings:
+                raise IndexError(
+                    f"exclude names recording {rec}, out of range 0..{dataset.num_recordings - 1}"
+                )
+        firsts: list[int] = []  # flat index of each run of allowed starts
+        lengths: list[int] = []
+        for rec in self.recordings.tolist():
+            for lo, hi in _allowed_starts(
+                int(dataset.window_counts[rec]), dataset.window, exclude.get(rec, ())
+            ):
+                firsts.append(int(dataset._offsets[rec]) + lo)
+                lengths.append(hi - lo)
+        if not lengths:
+            raise ValueError("RandomWindowSampler: the exclusions leave no window that fits")
+        self._firsts = np.asarray(firsts, dtype=np.int64)
+        self._cumulative = np.cumsum(lengths)
         if num_samples is None:
             frames = sum(dataset.shapes[int(r)].num_frames for r in self.recordings)
             num_samples = max(1, frames // dataset.window)
@@ -151,9 +196,7 @@ class RandomWindowSampler(_ShardedSampler):
         draw = self._rng().integers(0, int(self._cumulative[-1]), size=self.num_samples)
         which = np.searchsorted(self._cumulative, draw, side="right")
         before = np.concatenate([[0], self._cumulative[:-1]])
-        starts = draw - before[which]
-        recs = self.recordings[which]
-        return np.asarray(self.dataset._offsets[recs] + starts, dtype=np.int64)
+        return np.asarray(self._firsts[which] + draw - before[which], dtype=np.int64)
 
 
 class EventWindowSampler(_ShardedSampler):
