@@ -2,8 +2,9 @@
 
     python packages/braingeneers-iot/examples/run_local.py
 
-Needs Debian's ``mosquitto`` and Node.js with npm (the first run installs Strapi from the npm
-registry into ``~/.cache/braingeneers-strapi``, a few minutes). It prints the environment
+Needs Debian's ``mosquitto``, Node.js with npm, and ``pytest`` (the loopback helpers of
+``braingeneers.core.testing`` import it). The first run installs Strapi from the npm
+registry into ``~/.cache/braingeneers-strapi`` (a few minutes). It prints the environment
 variables that point ``braingeneers iot`` at the same servers; Ctrl-C stops everything.
 """
 
