@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from braingeneers.analysis import NestIDNeuronAttributes, SpikeData
 from braingeneers.core.errors import ConfigError, FormatError
@@ -363,3 +365,45 @@ def test_importing_the_package_and_spikedata_loads_no_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+_trains_strategy = st.lists(
+    st.lists(st.floats(0.0, 100.0, allow_nan=False), max_size=15).map(sorted), min_size=1, max_size=5
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(raster=st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=1, max_size=4))
+def test_from_raster_round_trip_property(raster: list[list[int]]) -> None:
+    r = np.array(raster)
+    np.testing.assert_array_equal(SpikeData.from_raster(r, 2.5).raster(2.5), r)
+
+
+@settings(max_examples=40, deadline=None)
+@given(trains=_trains_strategy, cut=st.floats(0.01, 100.0, allow_nan=False))  # cut 0 is closed on both sides
+def test_subtime_halves_partition_the_spikes(trains: list[list[float]], cut: float) -> None:
+    sd = SpikeData(trains, length=100.0)
+    left, right = sd.subtime(0, cut), sd.subtime(cut, None)
+    for whole, a, b in zip(sd.train, left.train, right.train, strict=True):
+        np.testing.assert_allclose(np.concatenate([a, b + cut]), whole, rtol=0, atol=1e-12)
+    assert left.length + right.length == pytest.approx(100.0)
+    joined = left.append(right)
+    for whole, back in zip(sd.train, joined.train, strict=True):
+        np.testing.assert_allclose(back, whole, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(trains=_trains_strategy, bin_size=st.sampled_from([1.0, 3.0, 7.5, 40.0]))
+def test_binning_agrees_with_a_plain_loop(trains: list[list[float]], bin_size: float) -> None:
+    sd = SpikeData(trains, length=100.0)
+    n_bins = int(np.ceil(100.0 / bin_size))
+    expected = np.zeros((sd.N, n_bins), dtype=np.int64)
+    for i, train in enumerate(trains):
+        for t in train:
+            expected[i, min(max(int(np.ceil(t / bin_size)) - 1, 0), n_bins - 1)] += 1
+    np.testing.assert_array_equal(sd.raster(bin_size), expected)
+    np.testing.assert_array_equal(sd.binned(bin_size), expected.sum(axis=0))
+    units, times = sd.idces_times()
+    again = SpikeData.from_idces_times(units, times, N=sd.N, length=100.0)
+    for a, b in zip(again.train, sd.train, strict=True):
+        np.testing.assert_array_equal(a, b)
