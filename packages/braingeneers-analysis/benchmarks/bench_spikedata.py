@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -79,16 +78,27 @@ def once(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, result
 
 
+def _rss_kb() -> tuple[int, int]:
+    """Return (VmRSS, VmHWM) of this process in kB."""
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
 def peak_rss_mb(fn: Callable[[], Any]) -> float:
     """Run ``fn`` in a forked child and return its peak RSS increase in MB."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
         os.close(read)
-        with open("/proc/self/statm") as f:
-            start_kb = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak RSS (VmHWM) to the current RSS
+        start_kb, _ = _rss_kb()
         fn()
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        _, peak_kb = _rss_kb()
         os.write(write, str((peak_kb - start_kb) / 1024).encode())
         os._exit(0)
     os.close(write)
@@ -159,7 +169,12 @@ class Table:
         )
 
 
-def run_dataset(ds: str, table: Table) -> None:
+def want(only: list[str] | None, section: str) -> bool:
+    """Whether ``section`` runs under ``--only``."""
+    return only is None or section in only
+
+
+def run_dataset(ds: str, table: Table, only: list[str] | None = None) -> None:
     import spikedata
 
     from braingeneers.analysis import bursts, criticality, latencies, raster, sttc, surrogates, trains
@@ -172,125 +187,145 @@ def run_dataset(ds: str, table: Table) -> None:
     sd = spikedata.SpikeData(tr, length=length)
 
     # ---- grouping events into trains, and back
-    times, units = trains.events_from_trains(tr)
-    t_ours, ours = best_of(lambda: trains.trains_from_events(units, times, n))
-    t_base, theirs = once(lambda: spikedata.SpikeData.from_idces_times(units, times, n, length=length))
-    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs.train, strict=True))
-    table.add("from_idces_times", ds, t_ours, t_base, "equal trains")
-    t_ours, (ours_t, ours_u) = best_of(lambda: trains.events_from_trains(tr))
-    t_base, (base_u, base_t) = once(sd.idces_times)
-    assert np.array_equal(ours_t, np.asarray(base_t))
-    assert np.array_equal(np.lexsort((ours_u, ours_t)), np.lexsort((np.asarray(base_u), np.asarray(base_t))))
-    table.add("idces_times", ds, t_ours, t_base, "equal events")
+    if want(only, "events"):
+        times, units = trains.events_from_trains(tr)
+        t_ours, ours = best_of(lambda: trains.trains_from_events(units, times, n))
+        t_base, theirs = once(lambda: spikedata.SpikeData.from_idces_times(units, times, n, length=length))
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs.train, strict=True))
+        table.add("from_idces_times", ds, t_ours, t_base, "equal trains")
+        t_ours, (ours_t, ours_u) = best_of(lambda: trains.events_from_trains(tr))
+        t_base, (base_u, base_t) = once(sd.idces_times)
+        assert np.array_equal(ours_t, np.asarray(base_t))
+        base_u, base_t = np.asarray(base_u), np.asarray(base_t)
+        ours_order, base_order = np.lexsort((ours_u, ours_t)), np.lexsort((base_u, base_t))
+        assert np.array_equal(ours_u[ours_order], base_u[base_order])
+        table.add("idces_times", ds, t_ours, t_base, "equal events")
 
     # ---- rasters
-    t_ours, dense = best_of(lambda: raster.dense_raster(tr, 20.0, length, np.uint16))
-    t_base, base = once(lambda: sd.raster(20.0))
-    assert np.array_equal(dense, base)
-    table.add("dense raster 20 ms uint16", ds, t_ours, t_base, "exact")
-    del dense, base
-    t_ours, _ = best_of(lambda: raster.sparse_raster(tr, 1.0, length))
-    t_base, _ = once(lambda: sd.sparse_raster(1.0))
-    table.add("sparse raster 1 ms", ds, t_ours, t_base, "exact (toarray)")
-    t_ours, _ = best_of(lambda: raster.dense_raster(tr, 1.0, length, np.uint8), repeats=1)
-    if ds == "C":
-        t_base, base = once(lambda: sd.raster(1.0))
-        assert np.array_equal(raster.dense_raster(tr, 1.0, length, np.uint8), base)
-        table.add("dense raster 1 ms uint8", ds, t_ours, t_base, "exact")
-        del base
-    else:
-        table.add("dense raster 1 ms uint8", ds, t_ours, None, "-", "spikedata not run: 4.8 GB int64")
+    if want(only, "rasters"):
+        t_ours, dense = best_of(lambda: raster.dense_raster(tr, 20.0, length, np.uint16))
+        t_base, base = once(lambda: sd.raster(20.0))
+        assert np.array_equal(dense, base)
+        table.add("dense raster 20 ms uint16", ds, t_ours, t_base, "exact")
+        del dense, base
+        t_ours, _ = best_of(lambda: raster.sparse_raster(tr, 1.0, length))
+        t_base, _ = once(lambda: sd.sparse_raster(1.0))
+        table.add("sparse raster 1 ms", ds, t_ours, t_base, "exact (toarray)")
+        t_ours, _ = best_of(lambda: raster.dense_raster(tr, 1.0, length, np.uint8), repeats=1)
+        if ds == "C":
+            t_base, base = once(lambda: sd.raster(1.0))
+            assert np.array_equal(raster.dense_raster(tr, 1.0, length, np.uint8), base)
+            table.add("dense raster 1 ms uint8", ds, t_ours, t_base, "exact")
+            del base
+        else:
+            table.add("dense raster 1 ms uint8", ds, t_ours, None, "-", "spikedata not run: 4.8 GB int64")
 
     # ---- STTC
-    t_ours, ours_m = best_of(lambda: sttc.sttc_matrix(tr, 20.0, length))
-    t_base, base_m = once(lambda: sd.spike_time_tilings(20.0))
-    diff = float(np.max(np.abs(ours_m - base_m)))
-    assert diff <= 1e-12, diff
-    table.add("sttc matrix (Δ=20 ms)", ds, t_ours, t_base, f"max|Δ|={diff:.1e}")
-    for delt in (5.0, 100.0):
-        t_ours, _ = best_of(lambda delt=delt: sttc.sttc_matrix(tr, delt, length), repeats=1)
-        table.add(f"sttc matrix (Δ={delt:g} ms)", ds, t_ours, None, "-")
-    del ours_m, base_m
+    if want(only, "sttc"):
+        t_ours, ours_m = best_of(lambda: sttc.sttc_matrix(tr, 20.0, length))
+        t_base, base_m = once(lambda: sd.spike_time_tilings(20.0))
+        diff = float(np.max(np.abs(ours_m - base_m)))
+        assert diff <= 1e-12, diff
+        table.add("sttc matrix (Δ=20 ms)", ds, t_ours, t_base, f"max|Δ|={diff:.1e}")
+        for delt in (5.0, 100.0):
+            t_ours, _ = best_of(lambda delt=delt: sttc.sttc_matrix(tr, delt, length), repeats=1)
+            table.add(f"sttc matrix (Δ={delt:g} ms)", ds, t_ours, None, "-")
+        del ours_m, base_m
 
     # ---- surrogates
-    def check_marginals(out: list[np.ndarray]) -> None:
-        before = raster.raster_entries(tr, 1.0, length)
-        after = raster.raster_entries(out, 1.0, length)
-        nb = raster.bin_count(length, 1.0)
-        for k in (0, 1):
-            a = np.bincount(before[k], weights=before[2], minlength=(n, nb)[k])
-            b = np.bincount(after[k], weights=after[2], minlength=(n, nb)[k])
-            assert np.array_equal(a, b)
+    if want(only, "surrogates"):
 
-    t_ours, out = best_of(lambda: surrogates.randomized_trains(tr, 1.0, length, seed=1))
-    check_marginals(out)
-    mem = peak_rss_mb(lambda: surrogates.randomized_trains(tr, 1.0, length, seed=1))
-    if ds == "C":
-        t_base, _ = once(lambda: sd.randomized(1.0, seed=1))
-        note = f"peak +{mem:.0f} MB"
-    else:
-        part = sd.subtime(0, 60_000.0)
-        t_part, _ = once(lambda: part.randomized(1.0, seed=1))
-        t_base = t_part * length / 60_000.0
-        note = f"peak +{mem:.0f} MB; spikedata on the first 60 s ({t_part:.1f} s) x{length / 60_000:g}"
-    table.add("randomized greedy (1 ms)", ds, t_ours, t_base, "marginals kept", note)
-    u, b, c = raster.raster_entries(tr, 5.0, length)
-    binary = c == 1
-    t_ours, (su, sb) = best_of(
-        lambda: surrogates.randomize_entries_okun(
-            u[binary], b[binary], n, raster.bin_count(length, 5.0), seed=1
-        ),
-        repeats=1,
-    )
-    assert np.array_equal(np.bincount(su, minlength=n), np.bincount(u[binary], minlength=n))
-    assert np.array_equal(np.bincount(sb), np.bincount(b[binary]))
-    table.add("Okun swaps (5 ms, 5/spike)", ds, t_ours, None, "marginals kept", f"{int(binary.sum())} spikes")
+        def check_marginals(out: list[np.ndarray]) -> None:
+            before = raster.raster_entries(tr, 1.0, length)
+            after = raster.raster_entries(out, 1.0, length)
+            nb = raster.bin_count(length, 1.0)
+            for k in (0, 1):
+                a = np.bincount(before[k], weights=before[2], minlength=(n, nb)[k])
+                b = np.bincount(after[k], weights=after[2], minlength=(n, nb)[k])
+                assert np.array_equal(a, b)
+
+        t_ours, out = best_of(lambda: surrogates.randomized_trains(tr, 1.0, length, seed=1))
+        check_marginals(out)
+        mem = peak_rss_mb(lambda: surrogates.randomized_trains(tr, 1.0, length, seed=1))
+        if ds == "C":
+            t_base, _ = once(lambda: sd.randomized(1.0, seed=1))
+            note = f"peak +{mem:.0f} MB"
+        else:
+            part = sd.subtime(0, 60_000.0)
+            t_part, _ = once(lambda: part.randomized(1.0, seed=1))
+            t_base = t_part * length / 60_000.0
+            note = f"peak +{mem:.0f} MB; spikedata on the first 60 s ({t_part:.1f} s) x{length / 60_000:g}"
+        table.add("randomized greedy (1 ms)", ds, t_ours, t_base, "marginals kept", note)
+        u, b, c = raster.raster_entries(tr, 5.0, length)
+        binary = c == 1
+        t_ours, (su, sb) = best_of(
+            lambda: surrogates.randomize_entries_okun(
+                u[binary], b[binary], n, raster.bin_count(length, 5.0), seed=1
+            ),
+            repeats=1,
+        )
+        assert np.array_equal(np.bincount(su, minlength=n), np.bincount(u[binary], minlength=n))
+        assert np.array_equal(np.bincount(sb), np.bincount(b[binary]))
+        table.add(
+            "Okun swaps (5 ms, 5/spike)", ds, t_ours, None, "marginals kept", f"{int(binary.sum())} spikes"
+        )
 
     # ---- latencies
-    t_ours, ours_l = best_of(lambda: latencies.latencies(tr, tr[0], 100.0))
-    t_base, base_l = once(lambda: sd.latencies_to_index(0, 100.0))
-    assert all(a.tolist() == [float(x) for x in b] for a, b in zip(ours_l, base_l, strict=True))
-    table.add("latencies_to_index", ds, t_ours, t_base, "equal")
+    if want(only, "latencies"):
+        t_ours, ours_l = best_of(lambda: latencies.latencies(tr, tr[0], 100.0))
+        t_base, base_l = once(lambda: sd.latencies_to_index(0, 100.0))
+        assert all(a.tolist() == [float(x) for x in b] for a, b in zip(ours_l, base_l, strict=True))
+        table.add("latencies_to_index", ds, t_ours, t_base, "equal")
 
     # ---- bursts
-    pooled = np.sort(np.concatenate(tr))
-    thr = float(np.median(np.diff(pooled))) / 4
-    t_ours, (starts, _) = best_of(lambda: bursts.burst_runs(pooled, thr, 3))
-    t_list, ours_b = best_of(lambda: bursts.burst_detection(pooled, thr, 3))
-    t_base, base_b = once(lambda: spikedata.burst_detection(pooled, thr, 3))
-    assert ours_b[0][: len(base_b[0])] == [list(x) for x in base_b[0]]
-    assert len(ours_b[0]) - len(base_b[0]) in (0, 1)
-    table.add(
-        "burst detection (pooled)",
-        ds,
-        t_ours,
-        t_base,
-        "equal + tail",
-        f"{starts.size} bursts; lists {t_list:.3f} s",
-    )
-    t_ours, nb = best_of(lambda: bursts.detect_bursts(tr, 1.0, min_spikes=50, merge_gap=20.0), repeats=1)
-    table.add("network burst statistics", ds, t_ours, None, "-", f"{len(nb)} bursts")
+    if want(only, "bursts"):
+        pooled = np.sort(np.concatenate(tr))
+        thr = float(np.median(np.diff(pooled))) / 4
+        t_ours, (starts, _) = best_of(lambda: bursts.burst_runs(pooled, thr, 3))
+        t_list, ours_b = best_of(lambda: bursts.burst_detection(pooled, thr, 3))
+        t_base, base_b = once(lambda: spikedata.burst_detection(pooled, thr, 3))
+        assert ours_b[0][: len(base_b[0])] == [list(x) for x in base_b[0]]
+        assert len(ours_b[0]) - len(base_b[0]) in (0, 1)
+        table.add(
+            "burst detection (pooled)",
+            ds,
+            t_ours,
+            t_base,
+            "equal + tail",
+            f"{starts.size} bursts; lists {t_list:.3f} s",
+        )
+        t_ours, nb = best_of(lambda: bursts.detect_bursts(tr, 1.0, min_spikes=50, merge_gap=20.0), repeats=1)
+        table.add("network burst statistics", ds, t_ours, None, "-", f"{len(nb)} bursts")
 
     # ---- criticality
-    counts = np.asarray(sd.binned(40))
-    t_ours, res = best_of(lambda: criticality.deviation_from_criticality(counts, N=1000, seed=0), repeats=2)
-    t_base, base_res = once(lambda: sd.deviation_from_criticality(N=5))
-    assert abs(res.dcc - base_res.dcc) <= 1e-9, (res, base_res)
-    n_av = bursts.avalanche_duration_size(counts, float(np.quantile(counts, 0.35)))[0].size
-    table.add(
-        "DCC (N=1000 surrogates)",
-        ds,
-        t_ours,
-        t_base,
-        f"dcc Δ={abs(res.dcc - base_res.dcc):.0e}",
-        f"{n_av} avalanches; spikedata with N=5 only",
-    )
+    if want(only, "criticality"):
+        counts = np.asarray(sd.binned(40))
+        t_ours, res = best_of(
+            lambda: criticality.deviation_from_criticality(counts, N=1000, seed=0), repeats=2
+        )
+        t_base, base_res = once(lambda: sd.deviation_from_criticality(N=5))
+        assert abs(res.dcc - base_res.dcc) <= 1e-9, (res, base_res)
+        n_av = bursts.avalanche_duration_size(counts, float(np.quantile(counts, 0.35)))[0].size
+        table.add(
+            "DCC (N=1000 surrogates)",
+            ds,
+            t_ours,
+            t_base,
+            f"dcc Δ={abs(res.dcc - base_res.dcc):.0e}",
+            f"{n_av} avalanches; spikedata with N=5 only",
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="run only dataset C")
     parser.add_argument("--datasets", default=None, help="comma-separated subset of A,B,C")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated sections: events,rasters,sttc,surrogates,latencies,bursts,criticality",
+    )
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile-time measurement")
     args, _ = parser.parse_known_args()
     quick = args.quick or os.environ.get("BRAINGENEERS_BENCH_QUICK") == "1"
     datasets = args.datasets.split(",") if args.datasets else (["C"] if quick else ["C", "A", "B"])
@@ -301,10 +336,12 @@ def main() -> None:
         f"braingeneers.analysis kernels vs spikedata {spikedata.__version__}; numba {numba.__version__}, "
         f"{numba.get_num_threads()} threads, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    compile_times()
+    if not args.no_compile:
+        compile_times()
     table = Table()
+    only = args.only.split(",") if args.only else None
     for ds in datasets:
-        run_dataset(ds, table)
+        run_dataset(ds, table, only)
 
 
 if __name__ == "__main__":

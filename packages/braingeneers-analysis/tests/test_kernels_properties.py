@@ -183,17 +183,19 @@ def test_dense_raster_overflow_and_out_buffer() -> None:
 @SETTINGS
 @given(spike_lists, st.lists(st.integers(0, 200), max_size=10), st.sampled_from([0.0, 1.0, 5.0, 100.0]))
 def test_latencies_equal_reference(tr: list[np.ndarray], refs: list[int], window: float) -> None:
-    ref_times = np.array(refs, dtype=np.float64) / 2
-    got = latencies.latencies(tr, ref_times, window)
-    for train, row in zip(tr, got, strict=True):
-        expected = []
-        if train.size:
-            for r in ref_times:
-                d = train - r
-                nearest = d[np.argmin(np.abs(d))]  # first minimum = earlier spike on ties
-                if abs(nearest) <= window:
-                    expected.append(nearest)
-        assert row.tolist() == expected
+    unsorted = np.array(refs, dtype=np.float64) / 2
+    for ref_times in (unsorted, np.sort(unsorted)):  # the matrix path and the one-pass path
+        got = latencies.latencies(tr, ref_times, window)
+        assert len(got) == len(tr)
+        for train, row in zip(tr, got, strict=True):
+            expected = []
+            if train.size:
+                for r in ref_times:
+                    d = train - r
+                    nearest = d[np.argmin(np.abs(d))]  # first minimum = earlier spike on ties
+                    if abs(nearest) <= window:
+                        expected.append(nearest)
+            assert row.tolist() == expected
 
 
 def test_latency_golden_cases() -> None:

@@ -48,6 +48,44 @@ def _nearest_offsets(
                 out[i, m] = after if after < -before else before
 
 
+@jit()
+def _windowed_offsets(
+    times: NDArray[np.float64], offsets: NDArray[np.int64], refs: NDArray[np.float64], window: float
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Nearest-spike offsets within ``window`` for sorted ``refs``: flat values and per-unit counts."""
+    n_units = offsets.size - 1
+    counts = np.zeros(n_units, dtype=np.int64)
+    values = np.empty(16, dtype=np.float64)
+    used = 0
+    for i in range(n_units):
+        lo = offsets[i]
+        hi = offsets[i + 1]
+        if lo == hi:
+            continue
+        j = lo
+        for m in range(refs.size):
+            r = refs[m]
+            while j < hi and times[j] < r:
+                j += 1
+            if j == lo:
+                d = times[lo] - r
+            elif j == hi:
+                d = times[hi - 1] - r
+            else:
+                before = times[j - 1] - r
+                after = times[j] - r
+                d = after if after < -before else before
+            if abs(d) <= window:
+                if used == values.size:
+                    grown = np.empty(2 * values.size, dtype=np.float64)
+                    grown[:used] = values[:used]
+                    values = grown
+                values[used] = d
+                used += 1
+                counts[i] += 1
+    return values[:used].copy(), counts
+
+
 def _blocks(
     trains: Sequence[ArrayLike], times: ArrayLike
 ) -> Iterator[tuple[int, NDArray[np.float64], NDArray[np.intp]]]:
@@ -116,8 +154,17 @@ def latencies(
         One float64 array per unit, in reference-time order, of ``spike − reference``
         for the nearest spike (ties go to the earlier spike); empty for a unit without spikes.
     """
+    refs = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
+    if refs.size < 2 or bool(np.all(refs[1:] >= refs[:-1])):
+        # sorted references (e.g. a unit's train): one pass, no N x M intermediate
+        arrays = as_trains(trains)
+        flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.float64)
+        offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+        np.cumsum([a.size for a in arrays], out=offsets[1:])
+        values, counts = _windowed_offsets(flat, offsets, refs, float(window_ms))
+        return np.split(values, np.cumsum(counts)[:-1]) if arrays else []
     out: list[NDArray[np.float64]] = []
-    for _, block, _ in _blocks(trains, times):
+    for _, block, _ in _blocks(trains, refs):
         keep = np.abs(block) <= window_ms  # NaN (no spikes) compares False
         out.extend(row[mask] for row, mask in zip(block, keep, strict=True))
     return out
