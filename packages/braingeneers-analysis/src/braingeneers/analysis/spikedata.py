@@ -575,12 +575,11 @@ class SpikeData:
         for i, t in enumerate(self.train):
             if t.size < 2:
                 continue
-            isi = np.diff(t)
             with np.errstate(divide="ignore"):
-                rate = 1.0 / isi
-            mids = (t[1:] + t[:-1]) / 2
-            values = np.interp(grid, mids, rate)
-            out[i] = gaussian_filter1d(values, sigma) if sigma > 0 else values
+                rate = 1.0 / np.diff(t)
+            out[i] = np.interp(grid, (t[1:] + t[:-1]) / 2, rate)
+        if sigma > 0:
+            gaussian_filter1d(out, sigma, axis=1, output=out)  # in place: one call for all units
         return out
 
     # ------------------------------------------------------------------ ISI family
