@@ -19,9 +19,14 @@ A second table compares S3 access layers for zarr on the Maxwell copy: the toolk
 ``FsspecStore`` over s3fs, each only when importable (s3fs pins botocore tightly; see
 docs/zarr.md).
 
-Usage: ``python bench_zarr_s3.py [--quick] [--layers-only] [--windows N]``. moto is a Python server on the
-same (possibly shared) machine, so absolute numbers understate a real S3/Ceph endpoint's
-latency; requests per window carry over unchanged.
+Usage: ``python bench_zarr_s3.py [--quick] [--layers-only] [--frames N] [--windows N]``.
+
+moto is a Python server on the same (possibly shared) machine: it moves about 15 MB/s and
+copies the *whole object* on every GET, so a ranged read of a large original file costs
+time proportional to the file's size (printed as "server cost of one 1-byte GET"). That
+inflates the original's latency far more than the copy's (whose shards are tens of MB), and
+makes the full 2.5 GB run take the better part of an hour. Requests per window and bytes
+per window carry over to a real S3/Ceph endpoint unchanged; latencies do not.
 """
 
 from __future__ import annotations
@@ -119,6 +124,20 @@ def _windows(recording: Any, picks: list[tuple[int, int]], frames: int) -> tuple
     return times, counts, nbytes
 
 
+def _get_overhead_ms(uri: str) -> float:
+    """Median latency of a 1-byte ranged GET of ``uri``: the server's fixed cost per request on that object.
+
+    moto copies the whole object on every GET, so this grows with the object's size (a real S3 or
+    Ceph endpoint does not); it is printed so the window latencies can be read with it in mind.
+    """
+    samples = []
+    for _ in range(5):
+        began = time.perf_counter()
+        storage.read_range(uri, 0, 1)
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples) * 1e3
+
+
 def _stored_bytes(uri: str) -> int:
     return sum(item.size for item in storage.list_objects(uri))
 
@@ -187,6 +206,11 @@ def _compare(
         f"experiment's counts {result.raw_bytes / 1e6:.0f} MB, zarr copy {stored / 1e6:.0f} MB "
         f"({result.raw_bytes / stored:.2f}x smaller than the counts, {sizes / stored:.2f}x smaller than the "
         f"files; {result.ranges} shard objects)"
+    )
+    shard = next(item.uri for item in storage.list_objects(result.store) if "/raw/c/" in item.uri)
+    print(
+        f"  server cost of one 1-byte GET: {_get_overhead_ms(original_uri):.0f} ms on the original file, "
+        f"{_get_overhead_ms(shard):.0f} ms on a shard (moto copies the whole object per GET)"
     )
     print(
         f"  conversion S3 -> S3 incl. verification: {result.raw_bytes / seconds / 1e6:.1f} MB/s of counts "
@@ -272,6 +296,8 @@ def main() -> None:
     )
     layers_only = "--layers-only" in sys.argv
     frames = 240_000 if quick or layers_only else 1_200_000
+    if "--frames" in sys.argv:
+        frames = int(sys.argv[sys.argv.index("--frames") + 1])
     for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
         os.environ.setdefault(key, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -293,7 +319,8 @@ def main() -> None:
         print(
             f"# Zarr copy vs original over S3 (moto on loopback; shared 2-core machine). Layout: "
             f"{DEFAULT_LAYOUT.codec} level {DEFAULT_LAYOUT.level}, chunks {DEFAULT_LAYOUT.chunk_channels} x "
-            f"{DEFAULT_LAYOUT.chunk_frames}, shards ~{DEFAULT_LAYOUT.shard_bytes >> 20} MiB raw"
+            f"{DEFAULT_LAYOUT.chunk_frames}, shards of {DEFAULT_LAYOUT.shard_channel_chunks} chunk row(s), "
+            f"ranges ~{DEFAULT_LAYOUT.range_bytes >> 20} MiB raw"
         )
         rng = np.random.default_rng(5)
         maxwell = _maxwell(tmp / "maxwell", frames)

@@ -35,7 +35,7 @@ from braingeneers.data.zarr_convert import (
 )
 
 #: A small layout so that test recordings span several chunks, shards and ranges.
-SMALL = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=64 * 512 * 2)
+SMALL = Layout(chunk_channels=16, chunk_frames=256, range_bytes=64 * 512 * 2)
 
 
 def publish(folder: Path) -> BatchMetadata:
@@ -222,7 +222,7 @@ def test_store_attributes_record_provenance(tmp_path: Path) -> None:
     again = convert_experiment(meta, name, layout=SMALL, progress=False)
     assert again.complete
     assert again.converted == []
-    partial_other = Layout(chunk_channels=16, chunk_frames=128, shard_bytes=4096)
+    partial_other = Layout(chunk_channels=16, chunk_frames=128, range_bytes=4096)
     group.attrs["braingeneers"] = {**info, "status": "converting"}
     with pytest.raises(ConflictError, match="overwrite"):
         convert_experiment(meta, name, layout=partial_other, progress=False)
@@ -357,7 +357,7 @@ def test_damaged_or_missing_chunk_raises_format_error_naming_it(tmp_path: Path, 
     name = next(iter(meta.ephys_experiments))
     result = convert_experiment(meta, name, layout=SMALL, progress=False)
     shards = _shard_keys(result.store)
-    assert len(shards) == result.ranges  # a shard holds every channel of one range
+    assert len(shards) == result.ranges * 4  # 64 channels: 4 shard rows of 16 per range
     target = sorted(shards)[0]
     _damage(target, how)
     copy_meta = BatchMetadata.from_dict(meta.to_dict(), source=meta.source)
@@ -394,7 +394,7 @@ _KILL_SCRIPT = textwrap.dedent(
         return record
 
     zarr_convert.convert_range = slow
-    layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 4)
+    layout = Layout(chunk_channels=16, chunk_frames=256, range_bytes=16 * 256 * 2 * 4)
     convert_experiment(sys.argv[1], sys.argv[2], layout=layout, workers=1, progress=False)
     print("finished", flush=True)
     """
@@ -439,7 +439,7 @@ def test_sigkilled_conversion_resumes_without_redoing_finished_ranges(tmp_path: 
     assert store_status(uri) == "converting"
     before = _records(uri)
     assert len(before) >= 3
-    layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 4)
+    layout = Layout(chunk_channels=16, chunk_frames=256, range_bytes=16 * 256 * 2 * 4)
     redone: list[int] = []
     result = convert_experiment(meta, name, layout=layout, workers=2, progress=False, on_range=redone.append)
     assert result.complete
@@ -497,7 +497,7 @@ def test_s3_going_away_leaves_a_resumable_store(tmp_path: Path, s3_server: str) 
             meta = load_metadata(axion_batch(tmp_path, frames=3000, per_file=1000))
             name = next(iter(meta.ephys_experiments))
             out = "s3://braingeneers/derived/zarr-fault.zarr"
-            layout = Layout(chunk_channels=16, chunk_frames=256, shard_bytes=16 * 256 * 2 * 2)
+            layout = Layout(chunk_channels=16, chunk_frames=256, range_bytes=16 * 256 * 2 * 2)
 
             def cut(index: int) -> None:
                 if index == 2:

@@ -86,12 +86,16 @@ class Layout:
     ----------
     chunk_channels, chunk_frames
         Inner chunk (the unit of compression and of a ranged read).
-    shard_bytes
-        Target raw size of a shard (one S3 object); a shard holds every channel
-        (rounded up to whole chunks) and as many chunk columns of frames as fit.
+    range_bytes
+        Target raw size of one range (every channel x the range's frames: what one conversion
+        task holds in memory); a range is a whole number of chunk columns.
     max_shard_columns
-        At most this many chunk columns per shard, which bounds the frames a conversion task
+        At most this many chunk columns per range, which bounds the frames a conversion task
         reads from the source (a frame-interleaved file is read whole per frame range).
+    shard_channel_chunks
+        Chunk rows per shard: a shard (one S3 object) holds this many chunk rows of channels x
+        the range's frames. Few rows per shard let zarr fetch the chunks of a window from
+        several shards at once (it reads the chunks inside one shard one after another).
     codec
         ``"blosc-zstd"`` (bit-shuffled Blosc with zstd), ``"zstd"`` or ``"none"``; every chunk
         also carries a CRC-32C checksum, so a damaged chunk fails to decode instead of reading
@@ -102,17 +106,18 @@ class Layout:
 
     chunk_channels: int = 64
     chunk_frames: int = 16384
-    shard_bytes: int = 128 * 1024 * 1024
+    range_bytes: int = 128 * 1024 * 1024
     max_shard_columns: int = 16
+    shard_channel_chunks: int = 1
     codec: str = "blosc-zstd"
     level: int = 1
 
     def shard_shape(self, num_channels: int, itemsize: int) -> tuple[int, int]:
         """Return the shard shape ``(channels, frames)`` for an array with ``num_channels``."""
-        channels = -(-max(num_channels, 1) // self.chunk_channels) * self.chunk_channels
-        per_column = channels * self.chunk_frames * itemsize
-        columns = max(1, min(self.max_shard_columns, round(self.shard_bytes / per_column)))
-        return channels, columns * self.chunk_frames
+        rows = -(-max(num_channels, 1) // self.chunk_channels)
+        per_column = rows * self.chunk_channels * self.chunk_frames * itemsize
+        columns = max(1, min(self.max_shard_columns, round(self.range_bytes / per_column)))
+        return min(rows, self.shard_channel_chunks) * self.chunk_channels, columns * self.chunk_frames
 
     def compressors(self) -> Any:
         """Return the zarr compressor codecs for this layout."""
