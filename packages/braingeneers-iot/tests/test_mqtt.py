@@ -490,3 +490,17 @@ def test_confirm_receipt_timeout_keeps_the_message_queued(mosquitto: Mosquitto, 
         pub.publish_message("ct", 1, confirm_receipt=True)
     mosquitto.start()
     assert sorted(got.get(timeout=15)[1] for _ in range(2)) == [0, 1]
+
+
+def test_backlog_for_a_filter_never_resubscribed_does_not_stall_delivery(make_broker: Any) -> None:
+    old = make_broker("stale-sub")
+    old.subscribe_message("stale/#", lambda t, m: None)
+    old.shutdown()
+    pub = make_broker("stale-pub")
+    for i in range(150):  # more than the broker's in-flight window (100 in the test config)
+        pub.publish_message("stale/x", i)
+    assert wait_until(lambda: pub.mqtt_connection.pending() == 0, 15)
+    new = make_broker("stale-sub")  # same session, new code that no longer wants stale/#
+    got = new.subscribe_message("fresh")
+    pub.publish_message("fresh", "still flowing", confirm_receipt=True)
+    assert got.get(timeout=15) == ("fresh", "still flowing")

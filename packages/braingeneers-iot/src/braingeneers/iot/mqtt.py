@@ -451,11 +451,14 @@ class MqttConnection:
             matches = self._matching(topic, id_list)
             if not matches and self.options.persistent_session:
                 # A persistent session delivers its backlog as soon as we connect, possibly
-                # before the process has subscribed again: hold it for that subscription.
+                # before the process has subscribed again: hold it for that subscription. It is
+                # acknowledged now: the session may hold filters this process never subscribes
+                # to again, and unacknowledged messages would fill the broker's in-flight window.
                 if len(self._orphans) >= self.options.orphan_buffer:
                     logger.warning("holding too many messages for no subscription; dropping the oldest")
-                    done.append(self._orphans.popleft()[2])
+                    self._orphans.popleft()
                 self._orphans.append((topic, envelope, ack))
+                done.append(ack)
                 jobs: list[_Job] = []
             else:
                 jobs = self._dedupe(matches, topic, envelope, ack)
