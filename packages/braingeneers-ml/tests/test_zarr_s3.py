@@ -38,9 +38,7 @@ def test_windows_from_the_zarr_copy_equal_the_original(tmp_path, store):
     originals = [open_experiment(UUID, name).read() for name in ("rec0", "rec1")]
     plain = WindowDataset([RecordingRef(UUID, "rec0"), RecordingRef(UUID, "rec1")], window=256)
     assert all(op.metadata.experiment(op.experiment).data_format != "zarr" for op in plain._cache.openers)
-    convert_experiment(
-        UUID, "rec0", layout=Layout(chunk_channels=4, chunk_frames=512, shard_bytes=1 << 16), progress=False
-    )
+    convert_experiment(UUID, "rec0", layout=Layout(chunk_channels=4, chunk_frames=512), progress=False)
     ds = WindowDataset(
         [RecordingRef(UUID, "rec0"), RecordingRef(UUID, "rec1")], window=256, channels=[11, 0, 5]
     )
