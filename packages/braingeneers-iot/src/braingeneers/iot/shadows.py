@@ -466,8 +466,9 @@ class Shadows:
                 merged.pop(key, None)
             previous = {key: before.get(key, _ABSENT) for key in wanted}
             thing = self.update(Thing, thing.id, {"shadow": merged})
-            if self._settled(thing.id, wanted, previous):
-                return self.get(Thing, thing.id).shadow
+            settled = self._settled(thing.id, wanted, previous)
+            if settled is not None:
+                return settled
             _log.info("shadow of %r: a concurrent write reverted %s; re-applying", name, sorted(wanted))
             thing = self.get(Thing, thing.id)
         raise ConflictError(
@@ -475,7 +476,10 @@ class Shadows:
             "writers 10 times; retry later"
         )
 
-    def _settled(self, thing_id: int, wanted: Mapping[str, Any], previous: Mapping[str, Any]) -> bool:
+    def _settled(
+        self, thing_id: int, wanted: Mapping[str, Any], previous: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Re-read for ``settle`` seconds; return the last shadow read, or None if our keys were reverted."""
         deadline = time.monotonic() + self.settle
         pause = 0.05
         while True:
@@ -483,9 +487,9 @@ class Shadows:
             for key, value in wanted.items():
                 now = current.get(key, _ABSENT)
                 if not _same(now, value) and _same(now, previous[key]):
-                    return False  # a stale write put the old value back
+                    return None  # a stale write put the old value back
             if time.monotonic() >= deadline:
-                return True
+                return current
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause *= 2
 
