@@ -504,3 +504,31 @@ def test_backlog_for_a_filter_never_resubscribed_does_not_stall_delivery(make_br
     got = new.subscribe_message("fresh")
     pub.publish_message("fresh", "still flowing", confirm_receipt=True)
     assert got.get(timeout=15) == ("fresh", "still flowing")
+
+
+def test_slow_subscription_burst_cannot_starve_other_subscriptions(make_broker: Any) -> None:
+    import zlib
+
+    sub = make_broker("sub-starve", workers=2)
+    pub = make_broker("pub-starve")
+    release = threading.Event()
+    slow_seen: list[int] = []
+
+    def slow(topic: str, message: Any) -> None:
+        release.wait(20)
+        slow_seen.append(message)
+
+    sub.subscribe_message("starve/slow", slow)
+    fast = next(
+        f"starve/fast{i}"
+        for i in range(100)
+        if zlib.crc32(f"starve/fast{i}".encode()) % 2 != zlib.crc32(b"starve/slow") % 2
+    )
+    got = sub.subscribe_message(fast)
+    for i in range(150):  # more than the broker's in-flight window (100 in the test config)
+        pub.publish_message("starve/slow", i)
+    pub.publish_message(fast, "through", confirm_receipt=True)
+    assert got.get(timeout=10) == (fast, "through")
+    release.set()
+    assert wait_until(lambda: len(slow_seen) == 150, 20)
+    assert slow_seen == list(range(150))

@@ -186,7 +186,7 @@ def test_messages_queued_for_callbacks_survive_a_subscriber_crash(
         import time
         from braingeneers.iot.messaging import MessageBroker
         mb = MessageBroker("crash-sub", host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
-                           password={MQTT_PASSWORD!r}, workers=1)
+                           password={MQTT_PASSWORD!r}, workers=1, max_unacked=80)
         def handle(topic, message):
             time.sleep(0.05)
             with open({str(out)!r}, "a") as f:

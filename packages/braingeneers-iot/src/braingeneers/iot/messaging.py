@@ -102,6 +102,12 @@ class MessageBroker:
     workers, callback_queue_size
         Callback worker threads and the messages each may queue (back-pressure policy in
         :mod:`braingeneers.iot.callbacks`).
+    max_unacked
+        Received messages acknowledged to the broker only once their callbacks have
+        returned (so they survive a crash of this process); further messages are
+        acknowledged when handed to the workers. Keep it below the broker's in-flight
+        window (mosquitto ``max_inflight_messages`` 20, EMQX ``max_inflight`` 32), or slow
+        callbacks hold back every subscription.
     """
 
     def __init__(
@@ -136,6 +142,7 @@ class MessageBroker:
         callback_queue_size: int = 1000,
         dedupe_capacity: int = 100_000,
         confirm_timeout: float = 10.0,
+        max_unacked: int = 16,
     ) -> None:
         if qos not in (0, 1, 2):
             raise ValueError(f"qos must be 0, 1 or 2, not {qos!r}")
@@ -173,6 +180,7 @@ class MessageBroker:
             envelope=envelope,
             confirm_timeout=confirm_timeout,
             detect_collisions=bool(name or client_id),
+            max_unacked=max_unacked,
         )
         self._lock = threading.RLock()
         self._mqtt: MqttConnection | None = None

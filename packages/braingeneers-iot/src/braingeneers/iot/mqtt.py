@@ -18,9 +18,11 @@ Delivery contract (QoS 1, the default):
 * Every message carries an envelope id; a receiver runs each subscription's callback
   once per id, so broker redeliveries and publisher retransmissions are dropped.
 * A received message is acknowledged (PUBACK/PUBCOMP, paho's manual acknowledgement)
-  only after all its callbacks have returned: messages still waiting for callbacks when
-  the process dies are redelivered to the restarted process, and the broker's in-flight
-  window bounds how many unacknowledged messages wait in this process.
+  only after all its callbacks have returned, for up to ``max_unacked`` (16) messages at
+  a time: those are redelivered to the restarted process if this one dies. Messages
+  beyond that are acknowledged when handed to the callback workers, so slow callbacks
+  never fill the broker's in-flight window (mosquitto 20, EMQX 32 by default) and starve
+  the other subscriptions.
 """
 
 from __future__ import annotations
@@ -63,11 +65,12 @@ class _Ack:
     broker sends them again, and they are then recognised as duplicates).
     """
 
-    __slots__ = ("copies", "key", "remaining")
+    __slots__ = ("copies", "deferred", "key", "remaining")
 
     def __init__(self, key: str | None) -> None:
         self.key = key
         self.remaining = 0
+        self.deferred = False
         self.copies: list[tuple[int, int, int]] = []
 
 
@@ -106,6 +109,7 @@ class MqttOptions:
     confirm_timeout: float = 10.0
     detect_collisions: bool = True
     orphan_buffer: int = 10_000
+    max_unacked: int = 16
 
 
 class PublishHandle:
@@ -196,6 +200,7 @@ class MqttConnection:
         self._by_sid: dict[int, _Subscription] = {}
         self._orphans: collections.deque[tuple[str, Envelope, _Ack]] = collections.deque()
         self._active: dict[str, _Ack] = {}
+        self._unacked = 0
         self._generation = 0
         self._instance = uuid.uuid4().hex
         self._marker_topic = (
@@ -442,36 +447,45 @@ class MqttConnection:
                     client.ack(msg.mid, msg.qos)
                 return
         envelope = decode(bytes(msg.payload))
-        copy = (msg.mid, msg.qos, self._generation)
-        done: list[_Ack] = []
+        ack = _Ack(envelope.id)
+        if msg.qos > 0:
+            ack.copies.append((msg.mid, msg.qos, self._generation))
         with self._lock:
-            ack = _Ack(envelope.id)
-            if msg.qos > 0:
-                ack.copies.append(copy)
-            matches = self._matching(topic, id_list)
-            if not matches and self.options.persistent_session:
-                # A persistent session delivers its backlog as soon as we connect, possibly
-                # before the process has subscribed again: hold it for that subscription. It is
-                # acknowledged now: the session may hold filters this process never subscribes
-                # to again, and unacknowledged messages would fill the broker's in-flight window.
-                if len(self._orphans) >= self.options.orphan_buffer:
-                    logger.warning("holding too many messages for no subscription; dropping the oldest")
-                    self._orphans.popleft()
-                self._orphans.append((topic, envelope, ack))
-                done.append(ack)
-                jobs: list[_Job] = []
-            else:
-                jobs = self._dedupe(matches, topic, envelope, ack)
-                if jobs:
-                    if envelope.id is not None:
-                        self._active.setdefault(envelope.id, ack)
-                elif envelope.id is not None and envelope.id in self._active:
-                    # a copy of a message whose callbacks still run: acknowledge both together
-                    self._active[envelope.id].copies.extend(ack.copies)
-                else:
-                    done.append(ack)
-        self._send_acks(done)
+            jobs, ack_now = self._route(topic, id_list, envelope, ack)
+        if ack_now:
+            self._send_acks([ack])
         self._submit(jobs)
+
+    def _route(
+        self, topic: str, id_list: list[int], envelope: Envelope, ack: _Ack
+    ) -> tuple[list[_Job], bool]:
+        """Return the callbacks to run for a message and whether to acknowledge it now (under the lock)."""
+        matches = self._matching(topic, id_list)
+        if not matches and self.options.persistent_session:
+            # A persistent session delivers its backlog as soon as we connect, possibly before
+            # the process has subscribed again: hold it for that subscription. It is
+            # acknowledged now: the session may hold filters this process never subscribes to
+            # again, and unacknowledged messages would fill the broker's in-flight window.
+            if len(self._orphans) >= self.options.orphan_buffer:
+                logger.warning("holding too many messages for no subscription; dropping the oldest")
+                self._orphans.popleft()
+            self._orphans.append((topic, envelope, ack))
+            return [], True
+        jobs = self._dedupe(matches, topic, envelope, ack)
+        running = self._active.get(envelope.id) if envelope.id is not None else None
+        if not jobs:
+            if running is not None and running.deferred:
+                # a copy of a message whose callbacks still run: acknowledge both together
+                running.copies.extend(ack.copies)
+                return [], False
+            return [], True
+        if envelope.id is not None:
+            self._active.setdefault(envelope.id, ack)
+        if ack.copies and self._unacked < self.options.max_unacked:
+            ack.deferred = True  # acknowledged when its callbacks have returned
+            self._unacked += 1
+            return jobs, False
+        return jobs, True  # beyond max_unacked: acknowledged on hand-off
 
     def _matching(self, topic: str, id_list: list[int]) -> list[_Subscription]:
         """Return the subscriptions a message is for (by subscription id, else by topic)."""
@@ -521,6 +535,9 @@ class MqttConnection:
             with self._lock:
                 copies, ack.copies = ack.copies, []
                 generation = self._generation
+                if ack.deferred and ack.remaining <= 0:
+                    ack.deferred = False
+                    self._unacked -= 1
             for mid, qos, gen in copies:
                 if gen == generation and qos > 0:
                     self._client.ack(mid, qos)
