@@ -407,3 +407,25 @@ def test_binning_agrees_with_a_plain_loop(trains: list[list[float]], bin_size: f
     again = SpikeData.from_idces_times(units, times, N=sd.N, length=100.0)
     for a, b in zip(again.train, sd.train, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_network_bursts_wraps_the_burst_detector_and_plots() -> None:
+    from braingeneers.analysis.bursts import detect_bursts
+
+    rng = np.random.default_rng(8)
+    trains = [
+        np.sort(np.r_[rng.uniform(0, 10_000, 20), rng.uniform(2000, 2100, 15), rng.uniform(7000, 7080, 15)])
+        for _ in range(10)
+    ]
+    sd = SpikeData(trains, length=10_000)
+    bursts = sd.network_bursts(5.0, min_spikes=20, merge_gap=20.0, min_units=5)
+    assert len(bursts) == 2
+    assert 2000 <= bursts.start[0] < bursts.end[0] <= 2100
+    assert 7000 <= bursts.start[1] < bursts.end[1] <= 7080
+    np.testing.assert_array_equal(bursts.n_units, [10, 10])
+    direct = detect_bursts(sd.train, 5.0, min_spikes=20, merge_gap=20.0, min_units=5)
+    np.testing.assert_array_equal(direct.start, bursts.start)
+    pytest.importorskip("matplotlib")
+    from braingeneers.analysis.plot import plot_raster
+
+    assert len(plot_raster(sd, bursts=bursts).axes[0].patches) == 2

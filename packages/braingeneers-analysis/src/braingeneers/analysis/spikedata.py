@@ -31,6 +31,7 @@ from .attributes import NestIDNeuronAttributes
 if TYPE_CHECKING:
     import scipy.sparse
 
+    from .bursts import Bursts
     from .criticality import DCCResult
 
 __all__ = ["SpikeData"]
@@ -714,6 +715,36 @@ class SpikeData:
         if counts.size == 0 or (counts.size > 1 and counts.sum() == 0):
             return float("nan")
         return burstiness_index(counts)
+
+    def network_bursts(
+        self,
+        isi_threshold: float,
+        *,
+        min_spikes: int = 3,
+        merge_gap: float = 0.0,
+        min_interburst: float = 0.0,
+        min_units: int = 1,
+        rate_window: float = 10.0,
+    ) -> Bursts:
+        """Return the network bursts of the pooled spikes with their statistics (not in spikedata).
+
+        Runs of pooled ISIs <= ``isi_threshold`` ms with at least ``min_spikes`` spikes,
+        merged when at most ``merge_gap`` ms apart, dropped when starting less than
+        ``min_interburst`` ms after the previous burst or with fewer than
+        ``min_units`` units. See :func:`braingeneers.analysis.bursts.detect_bursts`;
+        the result plots with :func:`braingeneers.analysis.plot.plot_raster`.
+        """
+        from .bursts import detect_bursts
+
+        return detect_bursts(
+            self.train,
+            isi_threshold,
+            min_spikes=min_spikes,
+            merge_gap=merge_gap,
+            min_interburst=min_interburst,
+            min_units=min_units,
+            rate_window=rate_window,
+        )
 
     def avalanches(self, thresh: float, bin_size: float = 40.0) -> list[npt.NDArray[np.int64]]:
         """Return the population counts of every avalanche.
