@@ -175,6 +175,8 @@ def test_dense_raster_overflow_and_out_buffer() -> None:
     assert out.tolist() == [[1, 1]]
     with pytest.raises(ValueError, match="non-integer"):
         raster.trains_from_raster(np.array([[0.5]]), 1.0)
+    with pytest.raises(ValueError, match="integer or float dtype"):
+        raster.dense_raster([[1.0]], 1.0, 2.0, dtype=bool)
 
 
 # ---------------------------------------------------------------- latencies

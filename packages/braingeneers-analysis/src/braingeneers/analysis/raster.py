@@ -120,6 +120,11 @@ def dense_raster(
     n_bins = bin_count(length, bin_size)
     times, offsets = _flat(trains)
     shape = (offsets.size - 1, n_bins)
+    kind = np.dtype(dtype if out is None else out.dtype).kind
+    if kind not in "iuf":
+        raise ValueError(
+            f"dense_raster counts into an integer or float dtype, not {np.dtype(dtype)}; use uint8"
+        )
     if out is None:
         raster = np.zeros(shape, dtype=dtype)
     else:
