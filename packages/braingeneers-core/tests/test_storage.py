@@ -141,3 +141,25 @@ def test_read_ranges_checks_every_range(store: str) -> None:
         core.read_ranges(f"{ROOT}/short.raw", [(0, 2), (5, 3)])
     with pytest.raises(NotFoundError):
         core.read_ranges(f"{ROOT}/none.raw", [(0, 2), (3, 4)])
+
+
+def test_forked_child_builds_its_own_s3_client(s3_server: str) -> None:
+    import multiprocessing
+
+    from braingeneers.core import endpoint as ep
+    from braingeneers.core.storage import s3_client
+
+    ep.set_default_endpoint(s3_server)
+    s3_client().braingeneers_test_owner = "parent"  # type: ignore[attr-defined]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        owner, cached = pool.apply(_child_client)
+    assert owner is None  # the child did not reuse the parent's client (and its connections)
+    assert cached  # and keeps the one it built
+    assert s3_client().braingeneers_test_owner == "parent"  # type: ignore[attr-defined]
+
+
+def _child_client() -> tuple[str | None, bool]:
+    from braingeneers.core.storage import s3_client
+
+    client = s3_client()
+    return getattr(client, "braingeneers_test_owner", None), s3_client() is client

@@ -77,7 +77,7 @@ def test_local_update_leaves_no_temporary_files(tmp_path: Path) -> None:
     target = tmp_path / "doc.json"
     for i in range(3):
         core.update_json(target, lambda doc, i=i: {"i": i})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.json", "doc.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".doc.json.lock", "doc.json"]
     assert json.loads(target.read_text()) == {"i": 2}
 
 

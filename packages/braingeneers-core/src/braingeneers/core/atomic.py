@@ -11,21 +11,34 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["locked", "replacing", "write_atomically"]
+__all__ = ["is_bookkeeping", "lock_path", "locked", "replacing", "write_atomically"]
+
+
+def lock_path(target: Path) -> Path:
+    """Return the lock file of ``target``: the hidden ``.<name>.lock`` beside it."""
+    return target.with_name(f".{target.name}.lock")
+
+
+def is_bookkeeping(name: str) -> bool:
+    """Whether a file name is one of this module's lock or in-progress temporary files."""
+    return name.startswith(".") and name.endswith((".lock", ".tmp"))
 
 
 @contextlib.contextmanager
 def locked(target: Path, dir_mode: int = 0o777) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``<target>.lock`` (POSIX), creating folders as needed.
+    """Hold an exclusive ``flock`` on ``.<name>.lock`` beside ``target`` (POSIX), creating folders.
 
-    ``flock`` locks belong to open file descriptions, so this serialises threads of
-    one process as well as separate processes.
+    ``flock`` locks belong to open file descriptions, so this serialises threads of one process
+    as well as separate processes. The lock file is hidden (mirror listings skip it) and keeps
+    the umask's mode, so other users of a shared mirror can lock it too; in a private folder
+    (``dir_mode`` 0o700, e.g. the token store) it is made 0600.
     """
     import fcntl  # POSIX only: local mirrors and token files live on Linux/macOS machines
 
     target.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "a") as lock:
-        os.chmod(lock.name, 0o600)
+    with open(lock_path(target), "a") as lock:
+        if dir_mode & 0o077 == 0:
+            os.chmod(lock.name, 0o600)
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
             yield

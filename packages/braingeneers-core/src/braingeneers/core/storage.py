@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from braingeneers.core.atomic import is_bookkeeping
 from braingeneers.core.endpoint import current_endpoint, endpoint_generation, local_path, to_uri
 from braingeneers.core.errors import NotFoundError, StorageError
 
@@ -50,6 +51,17 @@ __all__ = [
 
 _client_lock = threading.Lock()
 _client: tuple[int, Any] | None = None
+
+
+def _forget_client_in_child() -> None:
+    """After ``fork`` the child builds its own client: pooled connections must not be shared."""
+    global _client, _client_lock  # noqa: PLW0603 - reset the process-wide cache in the new process
+    _client = None
+    _client_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_client_in_child)
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,11 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def s3_client() -> S3Client:
-    """Return the boto3 S3 client bound to the current endpoint (rebuilt when it changes)."""
+    """Return the boto3 S3 client bound to the current endpoint (rebuilt when it changes).
+
+    One client per process: a forked child (e.g. a DataLoader worker) builds its own instead of
+    sharing the parent's pooled connections.
+    """
     global _client  # noqa: PLW0603 - one client per endpoint, shared by the process
     generation = endpoint_generation()
     with _client_lock:
@@ -255,7 +271,7 @@ def _local_listing(path: Path, recursive: bool, as_uri: bool) -> list[ObjectInfo
     files = path.rglob("*") if recursive else path.iterdir()
     found: list[ObjectInfo] = []
     for item in files:
-        if item.is_file():
+        if item.is_file() and not is_bookkeeping(item.name):
             stat = item.stat()
             name = to_uri(item) if as_uri else str(item)
             found.append(
