@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,6 @@ from typing import Any
 import numpy as np
 
 from braingeneers.core import endpoint, storage
-from braingeneers.core.testing import free_port, reset_bucket, wait_for_port
 from braingeneers.core.transfer import upload
 from braingeneers.data.metadata import BatchMetadata, load_metadata
 from braingeneers.data.recording import open_experiment
@@ -69,6 +69,31 @@ class Tiled:
         start, stop, _ = cols.indices(self.shape[1])
         index = np.arange(start, stop) % TILE_FRAMES
         return self.tile[rows][:, index]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_moto(server: str, port: int) -> subprocess.Popen[bytes]:
+    """Start moto on 127.0.0.1:``port`` with an empty ``braingeneers`` bucket (no pytest needed)."""
+    proc = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("moto_server did not start") from None
+            time.sleep(0.1)
+    endpoint.set_default_endpoint(f"http://127.0.0.1:{port}")
+    storage.s3_client().create_bucket(Bucket="braingeneers")
+    return proc
 
 
 def _publish(folder: Path, uuid: str) -> BatchMetadata:
@@ -201,11 +226,12 @@ def _compare(
         f"{orig['median_ms'] / zarr_row['median_ms']:.1f}x, p95 {orig['p95_ms'] / zarr_row['p95_ms']:.1f}x, "
         f"throughput {zarr_row['mb_s'] / orig['mb_s']:.1f}x"
     )
+    shards = sum(1 for item in storage.list_objects(result.store) if "/raw/c/" in item.uri)
     print(
         f"  bytes: original files {sizes / 1e6:.0f} MB ({original_uri.rsplit('/', 1)[-1]}, ...), this "
         f"experiment's counts {result.raw_bytes / 1e6:.0f} MB, zarr copy {stored / 1e6:.0f} MB "
         f"({result.raw_bytes / stored:.2f}x smaller than the counts, {sizes / stored:.2f}x smaller than the "
-        f"files; {result.ranges} shard objects)"
+        f"files; {shards} shard objects, {result.ranges} ranges)"
     )
     shard = next(item.uri for item in storage.list_objects(result.store) if "/raw/c/" in item.uri)
     print(
@@ -306,16 +332,11 @@ def main() -> None:
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
     if server is None:
         raise SystemExit("moto_server not found: install the bench group (moto[server])")
-    port = free_port()
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    port = _free_port()
+    proc = _start_moto(server, port)
     tmp = Path(tempfile.mkdtemp(prefix="bench-zarr-"))
     try:
-        wait_for_port(port, proc)
         url = f"http://127.0.0.1:{port}"
-        endpoint.set_default_endpoint(url)
-        reset_bucket()
         print(
             f"# Zarr copy vs original over S3 (moto on loopback; shared 2-core machine). Layout: "
             f"{DEFAULT_LAYOUT.codec} level {DEFAULT_LAYOUT.level}, chunks {DEFAULT_LAYOUT.chunk_channels} x "
