@@ -26,3 +26,14 @@ def test_wheel_ships_only_its_subpackage_and_py_typed() -> None:
     assert "braingeneers/data/py.typed" in code
     assert "braingeneers/data/__init__.py" in code
     assert all(f.startswith("braingeneers/data/") for f in code), code
+
+
+def test_everyday_names_import_from_the_package() -> None:
+    import braingeneers.data as data
+    from braingeneers.data.metadata import load_metadata
+    from braingeneers.data.recording import Recording, open_experiment
+
+    assert data.open_experiment is open_experiment
+    assert data.load_metadata is load_metadata
+    assert data.Recording is Recording
+    assert set(data.__all__) <= set(dir(data)) | {"__version__"}

@@ -67,6 +67,11 @@ def test_load_data_legacy_contract(batch: tuple[dict[str, Any], np.ndarray]) -> 
     whole = ephys.load_data(metadata, "exp1", 2990, -1, dtype="int16")
     np.testing.assert_array_equal(whole, data[:, 2990:])
     np.testing.assert_array_equal(ephys.load_data(metadata, "exp1", 2000, dtype=np.uint16), data[:, 2000:])
+    # the legacy 7th positional argument, parallelism='auto', is accepted and ignored
+    legacy_call = ephys.load_data(metadata, "exp1", 0, 5, [1], "int16", "auto")
+    np.testing.assert_array_equal(legacy_call, data[[1], :5])
+    with pytest.raises(ValueError, match="parallelism"):
+        ephys.load_data(metadata, "exp1", 0, 5, parallelism="threads")
 
 
 def test_load_data_errors(batch: tuple[dict[str, Any], np.ndarray]) -> None:

@@ -132,6 +132,7 @@ def load_data(  # noqa: PLR0917 (the legacy positional signature)
     length: SupportsIndex | None = None,
     channels: Any = None,
     dtype: Any = "float32",
+    parallelism: str = "auto",
 ) -> np.ndarray:
     """Return ``[channels, frames]`` of one experiment, legacy semantics.
 
@@ -151,12 +152,17 @@ def load_data(  # noqa: PLR0917 (the legacy positional signature)
         An integer dtype (``'int16'``) returns raw counts; a float dtype returns
         ``raw * voltage_scaling_factor`` (see the module notes for how this
         differs from the new API's µV).
+    parallelism
+        Accepted for old calls and ignored, as in the legacy package (only ``"auto"`` was
+        allowed): large reads are split into concurrent requests by the readers themselves.
 
     Raises
     ------
     IndexError
         The frame range or a channel is out of range.
     """
+    if parallelism != "auto":
+        raise ValueError(f"parallelism must be 'auto' (the only legacy value), not {parallelism!r}")
     batch = _batch(metadata)
     recording = _recording(batch, experiment)
     start = _as_int(offset, "offset")
