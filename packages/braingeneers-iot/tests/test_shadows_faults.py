@@ -134,3 +134,18 @@ def test_endpoint_from_credentials_file(tmp_path: object, fake: FakeStrapi) -> N
     assert shadows.http.endpoint == fake.url
     with pytest.raises(ConfigError, match="not an http"):
         StrapiClient("shadows-db:1337/api")
+
+
+def test_trust_env_decides_whether_proxy_variables_apply(
+    fake: FakeStrapi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from braingeneers.core.testing import free_port
+
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    assert client(fake, trust_env=False).things() == []
+    with pytest.raises(StorageError, match="failed"):
+        client(fake, trust_env=True, retries=0).things()
+    monkeypatch.setenv("BRAINGENEERS_HTTP_TRUST_ENV", "false")
+    assert client(fake).things() == []

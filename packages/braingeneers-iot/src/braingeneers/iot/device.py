@@ -193,7 +193,6 @@ class Device:
         cache_dir: str | Path | None = None,
         envelope: bool = False,
     ) -> None:
-
         if not device_name or any(c in device_name for c in "/+#"):
             raise ConfigError(f"device name {device_name!r} must be non-empty without '/', '+' or '#'")
         if device_type not in THING_TYPES:
