@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,12 +33,16 @@ def strapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrapiServer]:
         provision_strapi(STRAPI_PROJECT)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         _unavailable(f"Strapi cannot be provisioned from npm: {exc}")
-    workdir = tmp_path_factory.mktemp("strapi")
-    try:
-        server_context = running_strapi(STRAPI_PROJECT, workdir)
-        server = server_context.__enter__()
-    except RuntimeError as exc:
-        _unavailable(f"Strapi did not start: {exc}")
+    for attempt in (1, 2):  # one retry: a start-up once hung here on a heavily loaded machine
+        workdir = tmp_path_factory.mktemp("strapi")
+        try:
+            server_context = running_strapi(STRAPI_PROJECT, workdir, timeout=120)
+            server = server_context.__enter__()
+            break
+        except RuntimeError as exc:
+            if attempt == 2:
+                _unavailable(f"Strapi did not start: {exc}")
+            warnings.warn(f"Strapi did not start, retrying once: {exc}", stacklevel=1)
     try:
         yield server
     finally:
