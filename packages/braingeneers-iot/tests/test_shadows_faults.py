@@ -149,3 +149,18 @@ def test_trust_env_decides_whether_proxy_variables_apply(
         client(fake, trust_env=True, retries=0).things()
     monkeypatch.setenv("BRAINGENEERS_HTTP_TRUST_ENV", "false")
     assert client(fake).things() == []
+
+
+def test_legacy_interactor_reads_a_credentials_stream(fake: FakeStrapi) -> None:
+    import io
+
+    from braingeneers.iot.shadows import DatabaseInteractor
+
+    db = DatabaseInteractor(io.StringIO(f"[strapi]\nendpoint = {fake.url}\napi_key = old\n"), use_auth=False)
+    assert db.shadows.http.endpoint == fake.url
+    assert db.list_devices_by_type("Other") == []
+    assert "Authorization" not in fake.requests[0][2]
+    with pytest.raises(ConfigError, match="raw query filters"):
+        db.list_objects_with_name_and_id("plates", "?filters[name]=x")
+    with pytest.raises(ConfigError, match="unknown Strapi collection"):
+        db.list_objects_with_name_and_id("robots")
