@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,7 +92,7 @@ def shadows(strapi: StrapiServer) -> Shadows:
 
 @pytest.fixture
 def make_device(
-    make_broker: Callable[..., Any], shadows: Shadows, clock: ManualClock
+    make_broker: Callable[..., Any], shadows: Shadows, clock: ManualClock, tmp_path: Path
 ) -> Iterator[Callable[..., Twiddler]]:
     started: list[tuple[Twiddler, threading.Thread]] = []
 
@@ -105,6 +106,7 @@ def make_device(
             shadows=shadows_client or shadows,
             clock=clock,
             tick=0.02,
+            cache_dir=tmp_path / name,
             **kwargs,
         )
         thread = threading.Thread(target=device.run, kwargs={"install_signal_handlers": False}, daemon=True)
@@ -337,13 +339,12 @@ def test_shadow_survives_a_strapi_outage(
 
 
 def test_sigkilled_device_shows_offline_via_its_last_will(
-    mosquitto: Any, make_broker: Callable[..., Any], strapi: StrapiServer, shadows: Shadows
+    mosquitto: Any, make_broker: Callable[..., Any], strapi: StrapiServer, shadows: Shadows, tmp_path: Path
 ) -> None:
     import os
     import signal
     import subprocess
     import sys
-    from pathlib import Path
 
     from iot_servers import MQTT_PASSWORD, MQTT_USER
 
@@ -357,6 +358,7 @@ def test_sigkilled_device_shows_offline_via_its_last_will(
         "BRAINGENEERS_MQTT_PASSWORD": MQTT_PASSWORD,
         "BRAINGENEERS_STRAPI_ENDPOINT": strapi.url,
         "BRAINGENEERS_HTTP_USE_AUTH": "0",  # the test Strapi refuses it: shadow pushes only log warnings
+        "HOME": str(tmp_path),  # the device's cache directory (~/.cache/braingeneers/<name>)
     }
     watcher = make_broker(f"watcher-{uuid.uuid4().hex[:6]}")
     status: queue.Queue[tuple[str, Any]] = watcher.subscribe_message(f"braingeneers/status/{name}")

@@ -42,9 +42,13 @@ def strapi_env(strapi: StrapiServer, monkeypatch: pytest.MonkeyPatch) -> Shadows
 
 
 @pytest.fixture
-def running_device(mqtt_env: None, make_broker: Callable[..., Any], strapi_env: Shadows) -> Iterator[Device]:
+def running_device(
+    mqtt_env: None, make_broker: Callable[..., Any], strapi_env: Shadows, tmp_path: Path
+) -> Iterator[Device]:
     name = f"clidev-{uuid.uuid4().hex[:8]}"
-    device = Device(name, primed_default=True, broker=make_broker(name), shadows=strapi_env, tick=0.02)
+    device = Device(
+        name, primed_default=True, broker=make_broker(name), shadows=strapi_env, tick=0.02, cache_dir=tmp_path
+    )
     device.device_specific_handlers["TWIDDLE"] = lambda topic, message: None
     thread = threading.Thread(target=device.run, kwargs={"install_signal_handlers": False}, daemon=True)
     thread.start()
