@@ -6,7 +6,8 @@ Import from a ``conftest.py`` (the module needs ``pytest`` only for the skip/fai
 
 :func:`provision_strapi` installs the Strapi project of a directory (``package.json`` and
 ``package-lock.json``) with ``npm ci`` once into ``~/.cache/braingeneers-strapi/<hash of the
-lockfile>`` (``BRAINGENEERS_STRAPI_CACHE`` overrides the root), so later runs reuse it.
+lockfile and the Node.js version>`` (``BRAINGENEERS_STRAPI_CACHE`` overrides the root), so later
+runs reuse it.
 :func:`running_strapi` starts that project on loopback with SQLite in a temporary directory and
 hands back its URL and a full-access API token created at start-up.
 """
@@ -39,10 +40,13 @@ def strapi_cache_root() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "braingeneers-strapi"
 
 
-def _lock_hash(project: Path) -> str:
+def _lock_hash(project: Path, node: str) -> str:
+    """Key of an install: the manifest, the lockfile and the Node.js version (native modules differ)."""
     digest = hashlib.sha256()
     for name in ("package.json", "package-lock.json"):
         digest.update((project / name).read_bytes())
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True)
+    digest.update(version.stdout.strip().encode())
     return digest.hexdigest()[:16]
 
 
@@ -54,12 +58,12 @@ def provision_strapi(project: Path, timeout: float = 900.0) -> Path:
     RuntimeError
         ``node``/``npm`` is missing or ``npm ci`` failed (the message holds npm's last output).
     """
-    npm = shutil.which("npm")
-    if shutil.which("node") is None or npm is None:
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if node is None or npm is None:
         raise RuntimeError(
             "node and npm are needed for the Strapi fixture (Debian: apt-get install nodejs npm)"
         )
-    target = strapi_cache_root() / _lock_hash(project)
+    target = strapi_cache_root() / _lock_hash(project, node)
     marker = target / ".installed"
     if marker.is_file():
         return target
