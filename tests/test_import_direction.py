@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "data": {"core"},
     "iot": {"core"},
-    "analysis": {"core"},  # only through an optional extra, imported lazily
+    "analysis": {"core"},  # errors and storage (Phy zips); never data, iot or ml
     "ml": {"core", "data"},
 }
 
