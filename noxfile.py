@@ -313,6 +313,10 @@ def bench(session: nox.Session) -> None:
     import time
 
     scripts = sorted(ROOT.glob("packages/*/benchmarks/bench_*.py"))
+    # BRAINGENEERS_BENCH=data,zarr runs only the scripts whose path contains one of the words.
+    only = [w for w in os.environ.get("BRAINGENEERS_BENCH", "").split(",") if w]
+    if only:
+        scripts = [s for s in scripts if any(w in str(s.relative_to(ROOT)) for w in only)]
     groups = [
         f"{ROOT / 'packages' / dist / 'pyproject.toml'}:bench"
         for dist in COMPONENTS.values()
