@@ -88,6 +88,11 @@ nitpick_ignore = [
     ("py:class", "DCCResult"),
     ("py:class", "SpikeData"),
     ("py:class", "ArrayLike"),
+    ("py:class", "npt.ArrayLike"),
+    # zarr's store interface and the stdlib's module type (no intersphinx in the offline build)
+    ("py:class", "Store"),
+    ("py:class", "ModuleType"),
+    ("py:class", "types.ModuleType"),
 ]
 
 # numpy's private typing aliases (what ``numpy.typing.ArrayLike`` expands to in signatures)
