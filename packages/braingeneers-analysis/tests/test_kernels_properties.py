@@ -412,3 +412,17 @@ def test_dcc_without_avalanches() -> None:
 
     result = criticality.deviation_from_criticality(np.ones(20, dtype=np.int64))
     assert result == criticality.DCCResult(np.inf, 1.0, 1.0)
+
+
+def test_lazy_kernels_expose_the_python_function_and_the_dispatcher() -> None:
+    from braingeneers.analysis import _numba
+
+    kernel = bursts._active_runs
+    starts, stops = kernel.py_func(np.array([0.0, 5.0, 5.0, 0.0]), 1.0)  # type: ignore[attr-defined]
+    assert starts.tolist() == [1]
+    assert stops.tolist() == [3]
+    dispatcher = _numba.compiled(kernel)
+    assert hasattr(dispatcher, "signatures")  # a numba dispatcher, cached on disk
+    assert kernel(np.array([0.0, 5.0, 0.0]), 1.0)[0].tolist() == [1]
+    with pytest.raises(TypeError, match=r"not a braingeneers\.analysis kernel"):
+        _numba.compiled(len)
