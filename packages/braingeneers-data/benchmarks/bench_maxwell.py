@@ -95,6 +95,13 @@ def read_si(si: Any, ids: Any, start: int, stop: int) -> Any:
     return si.get_traces(start_frame=start, end_frame=stop, channel_ids=ids)
 
 
+def read_neo(raw_io: Any, channels: Any, start: int, stop: int) -> Any:
+    """neo's MaxwellRawIO, the reader SpikeInterface's ``read_maxwell`` wraps."""
+    return raw_io.get_analogsignal_chunk(
+        block_index=0, seg_index=0, i_start=start, i_stop=stop, stream_index=0, channel_indexes=channels
+    )
+
+
 def make_file(folder: Path, layout: str, frames: int) -> Path:
     """Write one file (reused when it exists with the right size)."""
     path = folder / layout / "original" / "data" / f"{layout}.raw.h5"
@@ -117,13 +124,23 @@ def bench_file(path: Path, layout: str, frames: int) -> None:
     rng = np.random.default_rng(1)
     with h5py.File(path, "r", rdcc_nbytes=64 * 1024 * 1024) as h5:
         ds = h5["sig"] if layout == "legacy" else h5["wells/well000/rec0000/groups/routed/raw"]
-        si = None
+        si = raw_io = None
+        peer = "-"
         if importlib.util.find_spec("spikeinterface") is not None:
             import spikeinterface.extractors as se
 
             si = se.read_maxwell(path, install_maxwell_plugin=False)
-        print(f"\n{layout}: {n} channels x {rec.num_frames} frames")
-        header = ("channels", "frames", "ours ms", "bound ms", "ours/bound", "SI ms", "SI/ours")
+            peer = "SpikeInterface read_maxwell"
+        elif importlib.util.find_spec("neo") is not None:
+            # SpikeInterface pins zarr<3, so it cannot share an environment with braingeneers-data;
+            # its Maxwell extractor is a thin wrapper over this neo reader, timed instead.
+            import neo
+
+            raw_io = neo.rawio.MaxwellRawIO(filename=str(path))
+            raw_io.parse_header()
+            peer = "neo MaxwellRawIO (what SpikeInterface's read_maxwell wraps)"
+        print(f"\n{layout}: {n} channels x {rec.num_frames} frames; peer: {peer}")
+        header = ("channels", "frames", "ours ms", "bound ms", "ours/bound", "peer ms", "peer/ours")
         print("".join(f"{h:>11}" for h in header))
         for count in (4, 64, n):
             channels = np.sort(rng.choice(n, size=count, replace=False))
@@ -141,6 +158,12 @@ def bench_file(path: Path, layout: str, frames: int) -> None:
                     ids = si.get_channel_ids()[channels] if layout != "legacy" else si.get_channel_ids()
                     si_time = timed_reads(partial(read_si, si, ids), starts, length, 3)
                     si_text, ratio_text = f"{si_time * 1e3:9.1f}", f"{si_time / ours:8.2f}"
+                elif raw_io is not None:
+                    if layout != "legacy":  # same counts, transposed (neo gives [frames, channels])
+                        theirs = read_neo(raw_io, channels, check, check + length)
+                        assert np.array_equal(theirs.T, ds[:, check : check + length][channels])
+                    neo_time = timed_reads(partial(read_neo, raw_io, channels), starts, length, 3)
+                    si_text, ratio_text = f"{neo_time * 1e3:9.1f}", f"{neo_time / ours:8.2f}"
                 row = (count, length, f"{ours * 1e3:.1f}", f"{bound * 1e3:.1f}", f"{bound / ours:.2f}")
                 print("".join(f"{v:>11}" for v in (*row, si_text.strip(), ratio_text.strip())))
         selection = np.sort(rng.choice(n, size=64, replace=False))
