@@ -74,9 +74,9 @@ def test_meta_extras_name_the_right_components(dist_dir: Path) -> None:
     assert by_extra["demo"] == {"braingeneers-data", "braingeneers-analysis[plot]"}
     # hatchling expands the self-referencing extra "braingeneers[data,iot,analysis,ml,demo]".
     assert by_extra["all"] in (
-        {"braingeneers[data,iot,analysis,ml,demo]"},
+        {"braingeneers[data,iot,analysis,ml,demo]", "braingeneers-analysis[criticality]"},
         {"braingeneers-data", "braingeneers-iot", "braingeneers-analysis", "braingeneers-ml"}
-        | {"braingeneers-analysis[plot]"},
+        | {"braingeneers-analysis[plot]", "braingeneers-analysis[criticality]"},
     )
 
 
