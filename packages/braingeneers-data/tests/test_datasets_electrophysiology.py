@@ -185,3 +185,20 @@ def test_legacy_axion_and_mearec_generators_and_cross_file_axion_read(
     assert experiment["hardware"] == "MEArec Simulated Recording"
     assert experiment["blocks"][0]["path"] == "original/data/recordings_x.h5"
     np.testing.assert_array_equal(ephys.load_data(generated, "experiment0"), np.ones((3, 50)))
+
+
+def test_load_data_follows_an_endpoint_change(tmp_path: Path) -> None:
+    """The same batch on two endpoints: load_data reads the current one, not a cached reader."""
+    from braingeneers.core import endpoint as ep
+
+    first, second = tmp_path / "one", tmp_path / "two"
+    data_one = make_batch(first / "ephys" / UUID)
+    data_two = make_batch(second / "ephys" / UUID)
+    data_two[0, :10] = 600 + np.arange(10)  # the second endpoint's file differs where we read
+    write_maxwell(data_two[:, :1200], second / "ephys" / UUID / "original/data/a.raw.h5", layout="data_store")
+    ep.set_default_endpoint(first)
+    metadata = ephys.load_metadata(UUID)
+    metadata.pop("_source", None)
+    np.testing.assert_array_equal(ephys.load_data(metadata, "exp1", 0, 10, [0], "int16"), data_one[[0], :10])
+    ep.set_default_endpoint(second)
+    np.testing.assert_array_equal(ephys.load_data(metadata, "exp1", 0, 10, [0], "int16"), data_two[[0], :10])

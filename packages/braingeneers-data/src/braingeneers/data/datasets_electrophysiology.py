@@ -99,9 +99,17 @@ def _batch(metadata: dict[str, Any] | BatchMetadata) -> BatchMetadata:
 
 
 def _recording(batch: BatchMetadata, experiment: str | int) -> Recording:
-    """Return an open Recording for (batch, experiment), reusing up to 8 recently used ones."""
+    """Return an open Recording for (batch, experiment), reusing up to 8 recently used ones.
+
+    The key includes the endpoint's generation: after ``set_default_endpoint`` the same batch
+    is opened anew on the new endpoint instead of reading through readers bound to the old one.
+    """
+    from braingeneers.core.endpoint import endpoint_generation
+
     exp = batch.experiment(experiment)
-    key = json.dumps([batch.uuid, batch.source, exp.to_dict()], sort_keys=True, default=str)
+    key = json.dumps(
+        [endpoint_generation(), batch.uuid, batch.source, exp.to_dict()], sort_keys=True, default=str
+    )
     with _open_lock:
         found = _open.get(key)
         if found is not None:
