@@ -75,7 +75,7 @@ def save_images(
     uuid
         The imaging batch.
     timestamps, cameras, focal_lengths
-        What to copy; default every capture, every camera of :data:`camera_ids` and every
+        What to copy; default every capture, every camera of ``camera_ids`` and every
         focal plane ``1..stack_size`` of the manifest.
     out
         Destination folder.
