@@ -429,3 +429,11 @@ def test_network_bursts_wraps_the_burst_detector_and_plots() -> None:
     from braingeneers.analysis.plot import plot_raster
 
     assert len(plot_raster(sd, bursts=bursts).axes[0].patches) == 2
+
+
+def test_legacy_module_path_resolves_the_same_objects() -> None:
+    import braingeneers.analysis as package
+    from braingeneers.analysis.analysis import SpikeData, load_spike_data
+
+    assert SpikeData is package.SpikeData
+    assert load_spike_data is package.load_spike_data

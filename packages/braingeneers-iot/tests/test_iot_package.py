@@ -26,3 +26,14 @@ def test_wheel_ships_only_its_subpackage_and_py_typed() -> None:
     assert "braingeneers/iot/py.typed" in code
     assert "braingeneers/iot/__init__.py" in code
     assert all(f.startswith("braingeneers/iot/") for f in code), code
+
+
+def test_legacy_names_import_from_the_package() -> None:
+    import braingeneers.iot as iot
+    from braingeneers.iot.device import Device
+    from braingeneers.iot.messaging import MessageBroker
+    from braingeneers.iot.shadows import DatabaseInteractor
+
+    assert iot.MessageBroker is MessageBroker
+    assert iot.Device is Device
+    assert iot.DatabaseInteractor is DatabaseInteractor

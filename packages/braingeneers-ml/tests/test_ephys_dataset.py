@@ -91,3 +91,10 @@ def test_works_in_a_dataloader_with_workers(batch, tmp_path):
     batches = list(DataLoader(ds, batch_size=4, num_workers=2))
     assert len(batches) == 4
     np.testing.assert_array_equal(batches[1][2].numpy(), data[[0, 1], 400 - 32 : 400 + 32])
+
+
+def test_legacy_module_path() -> None:
+    import braingeneers.ml
+    from braingeneers.ml.ephys_dataloader import EphysDataset
+
+    assert EphysDataset is braingeneers.ml.EphysDataset
