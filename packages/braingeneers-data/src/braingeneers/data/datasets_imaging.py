@@ -20,7 +20,7 @@ from braingeneers.core.errors import FormatError
 
 __all__ = ["camera_ids", "get_timestamps", "image_uri", "import_json", "save_images"]
 
-#: The 24 cameras of the imaging rig: rows 1-4, columns 1-6 (ids 11..16, 21..26, 31..36, 41..46).
+#: Ids of the 24 cameras of the imaging rig, 4 rows of 6 (11..16, 21..26, 31..36, 41..46).
 camera_ids: list[int] = [10 * row + col for row in range(1, 5) for col in range(1, 7)]
 
 
