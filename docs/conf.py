@@ -25,7 +25,7 @@ extensions = [
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "_generated", "benchmarks"]
+exclude_patterns = ["_build", "_generated", "benchmarks/**"]
 
 myst_heading_anchors = 3
 myst_enable_extensions = ["deflist"]  # "term\n: definition" lists
