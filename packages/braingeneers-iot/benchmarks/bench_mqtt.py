@@ -7,15 +7,18 @@ For 100-byte and 100 kB payloads at QoS 1 it measures
 * latency: p50/p99 publish-to-callback time at a paced 200 messages/s.
 
 "ours" is ``MessageBroker`` (JSON envelope, duplicate suppression, callbacks on worker
-threads); "paho" is a bare paho-mqtt 2 client whose callback runs on its network
-thread. Both run in this process against the same broker in the same run. ``ratio`` is
-ours/paho for throughput and paho/ours for latency (above 1 means ours is better).
+threads) publishing a JSON message; "paho" is a bare paho-mqtt 2 client whose callback runs
+on its network thread, sending raw bytes; "paho+json" is the same bare client sending the same
+JSON message as ours (``json.dumps`` / ``json.loads``, what the legacy broker did). All run in
+this process against the same broker in the same run. Ratios are ours/baseline for
+throughput and baseline/ours for latency (above 1 means ours is better).
 
 Usage: ``python bench_mqtt.py [--quick]``. Needs Debian's mosquitto.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -66,16 +69,18 @@ def _start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
 class Bare:
     """A bare paho-mqtt publisher/subscriber pair."""
 
+    topic = "bench/bare"
+
     def __init__(self, port: int) -> None:
         self.port = port
         self.received = 0
         self.latencies: list[float] = []
         self.done = threading.Event()
         self.expect = 0
-        self.sub = self._client("bare-sub")
-        self.pub = self._client("bare-pub")
+        self.sub = self._client(self.topic.replace("/", "-") + "-sub")
+        self.pub = self._client(self.topic.replace("/", "-") + "-pub")
         self.sub.on_message = self._on_message
-        self.sub.subscribe("bench/bare", qos=1)
+        self.sub.subscribe(self.topic, qos=1)
         time.sleep(0.3)
 
     def _client(self, cid: str) -> mqtt.Client:
@@ -95,12 +100,29 @@ class Bare:
 
     def publish(self, size: int) -> None:
         payload = struct.pack("d", time.perf_counter()) + b"x" * max(0, size - 8)
-        self.pub.publish("bench/bare", payload, qos=1)
+        self.pub.publish(self.topic, payload, qos=1)
 
     def close(self) -> None:
         for client in (self.pub, self.sub):
             client.disconnect()
             client.loop_stop()
+
+
+class BareJson(Bare):
+    """The bare pair sending the same JSON message as ours (no envelope, no workers)."""
+
+    topic = "bench/bare-json"
+
+    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        message = json.loads(msg.payload)
+        self.latencies.append(time.perf_counter() - message["t"])
+        self.received += 1
+        if self.received >= self.expect:
+            self.done.set()
+
+    def publish(self, size: int) -> None:
+        message = {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)}
+        self.pub.publish(self.topic, json.dumps(message), qos=1)
 
 
 class Ours:
@@ -169,51 +191,46 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proc, port = _start_mosquitto(Path(tmp))
         try:
-            bare, ours = Bare(port), Ours(port)
-            rows: list[tuple[str, str, str, str, str]] = []
+            bare, bare_json, ours = Bare(port), BareJson(port), Ours(port)
+            rows: list[tuple[str, str, str, str, str, str]] = []
             for size, count, lat_count in cases:
                 label = f"{size // 1000} kB" if size >= 1000 else f"{size} B"
                 tp_bare = max(_throughput(bare, count, size) for _ in range(2))
+                tp_json = max(_throughput(bare_json, count, size) for _ in range(2))
                 tp_ours = max(_throughput(ours, count, size) for _ in range(2))
                 p50_bare, p99_bare = _latency(bare, lat_count, size)
+                p50_json, p99_json = _latency(bare_json, lat_count, size)
                 p50_ours, p99_ours = _latency(ours, lat_count, size)
-                rows.append(
-                    (
-                        f"{label} QoS 1 msg/s",
-                        f"{tp_ours:,.0f}",
-                        f"{tp_bare:,.0f}",
-                        f"{tp_ours / tp_bare:.2f}",
-                        "",
+                for name, mine, raw, js, higher_better in (
+                    ("QoS 1 msg/s", tp_ours, tp_bare, tp_json, True),
+                    ("p50 latency ms", p50_ours, p50_bare, p50_json, False),
+                    ("p99 latency ms", p99_ours, p99_bare, p99_json, False),
+                ):
+                    fmt = "{:,.0f}" if higher_better else "{:.2f}"
+                    ratio_raw = mine / raw if higher_better else raw / mine
+                    ratio_json = mine / js if higher_better else js / mine
+                    rows.append(
+                        (
+                            f"{label} {name}",
+                            fmt.format(mine),
+                            fmt.format(raw),
+                            fmt.format(js),
+                            f"{ratio_raw:.2f}",
+                            f"{ratio_json:.2f}",
+                        )
                     )
-                )
-                rows.append(
-                    (
-                        f"{label} p50 latency ms",
-                        f"{p50_ours:.2f}",
-                        f"{p50_bare:.2f}",
-                        f"{p50_bare / p50_ours:.2f}",
-                        "",
-                    )
-                )
-                rows.append(
-                    (
-                        f"{label} p99 latency ms",
-                        f"{p99_ours:.2f}",
-                        f"{p99_bare:.2f}",
-                        f"{p99_bare / p99_ours:.2f}",
-                        "",
-                    )
-                )
+            bare_json.close()
             ours.close()
             bare.close()
         finally:
             proc.terminate()
             proc.wait(10)
     print(f"\nMQTT through local mosquitto ({'quick' if quick else 'full'} run)")
-    print(f"{'measure':<26}{'ours':>12}{'bare paho':>12}{'ratio':>8}")
-    for name, a, b, r, _ in rows:
-        print(f"{name:<26}{a:>12}{b:>12}{r:>8}")
-    print("ratio > 1: ours is better (throughput ours/paho, latency paho/ours)")
+    header = ("measure", "ours", "paho", "paho+json", "vs paho", "vs paho+json")
+    print(f"{header[0]:<26}" + "".join(f"{h:>14}" for h in header[1:]))
+    for name, *values in rows:
+        print(f"{name:<26}" + "".join(f"{v:>14}" for v in values))
+    print("ratio > 1: ours is better (throughput ours/baseline, latency baseline/ours)")
 
 
 if __name__ == "__main__":
