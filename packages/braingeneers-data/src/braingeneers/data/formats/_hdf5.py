@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from braingeneers.core.errors import FormatError
+from braingeneers.data.formats._base import BlockReader
 
 if TYPE_CHECKING:
     from braingeneers.data.sources import ByteSource
 
 __all__ = [
     "HDF5_MAGIC",
+    "Hdf5Reader",
+    "probe_h5",
     "ChunkIndex",
     "open_h5",
     "prefetched",
@@ -240,3 +243,28 @@ def read_columns_from(  # noqa: PLR0917 (source, index, then the read itself)
         with prefetched(source, index, (w0, w1), span):
             out[:, w0 - start : w1 - start] = read_columns(dataset, columns, w0, w1)
     return out
+
+
+class Hdf5Reader(BlockReader):
+    """Base of the HDF5 block readers: holds the open file in ``_h5`` and closes it first."""
+
+    _h5: Any
+
+    def close(self) -> None:
+        """Close the HDF5 file and the byte source."""
+        try:
+            self._h5.close()
+        finally:
+            super().close()
+
+
+def probe_h5(source: ByteSource, test: Callable[[Any], bool]) -> bool:
+    """Return whether ``source`` is an HDF5 file for which ``test(h5)`` holds (never raises)."""
+    if source.size < 8 or source.read(0, 8) != HDF5_MAGIC:
+        return False
+    try:
+        h5 = open_h5(source)
+    except FormatError:
+        return False
+    with h5:
+        return bool(test(h5))

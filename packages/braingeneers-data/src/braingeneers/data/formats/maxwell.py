@@ -34,8 +34,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braingeneers.core.errors import FormatError
-from braingeneers.data.formats._base import BlockReader, ChannelInfo
-from braingeneers.data.formats._hdf5 import HDF5_MAGIC, ChunkIndex, open_h5, read_rows_from, scalar
+from braingeneers.data.formats._base import ChannelInfo
+from braingeneers.data.formats._hdf5 import (
+    ChunkIndex,
+    Hdf5Reader,
+    open_h5,
+    probe_h5,
+    read_rows_from,
+    scalar,
+)
 
 if TYPE_CHECKING:
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
@@ -239,7 +246,7 @@ def _lsb(h5: Any, stream: MaxwellStream) -> float:
     return 3.3 / (1024 * float(gain if gain is not None else 512.0))
 
 
-class MaxwellReader(BlockReader):
+class MaxwellReader(Hdf5Reader):
     """Reader of one Maxwell ``.raw.h5`` block (one stream of it)."""
 
     def __init__(
@@ -333,26 +340,13 @@ class MaxwellReader(BlockReader):
             raise FormatError(f"{self.source.uri}: cannot read {self.stream.raw_path} ({exc})") from None
         return out
 
-    def close(self) -> None:
-        """Close the HDF5 file and the byte source."""
-        try:
-            self._h5.close()
-        finally:
-            super().close()
-
     @classmethod
     def probe(cls, source: ByteSource) -> bool:
         """Return whether the file is HDF5 with a Maxwell ``version`` dataset."""
-        if source.size < 8 or source.read(0, 8) != HDF5_MAGIC:
-            return False
-        try:
-            h5 = _open_h5(source)
-        except FormatError:
-            return False
-        with h5:
-            return "version" in h5 and (
-                "sig" in h5 or "data_store" in h5 or "wells" in h5 or "recordings" in h5
-            )
+        return probe_h5(
+            source,
+            lambda h5: "version" in h5 and any(k in h5 for k in ("sig", "data_store", "wells", "recordings")),
+        )
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braingeneers.core.errors import FormatError
-from braingeneers.data.formats._base import BlockReader, ChannelInfo
+from braingeneers.data.formats._base import ChannelInfo
 from braingeneers.data.formats._hdf5 import (
-    HDF5_MAGIC,
     ChunkIndex,
+    Hdf5Reader,
     open_h5,
+    probe_h5,
     read_columns_from,
     read_rows_from,
     scalar,
@@ -91,7 +92,7 @@ def _sample_rate(h5: Any) -> float | None:
     return None
 
 
-class MearecReader(BlockReader):
+class MearecReader(Hdf5Reader):
     """Reader of one MEArec ``recordings_*.h5`` file."""
 
     def __init__(
@@ -142,24 +143,13 @@ class MearecReader(BlockReader):
         except OSError as exc:
             raise FormatError(f"{self.source.uri}: cannot read 'recordings' ({exc})") from None
 
-    def close(self) -> None:
-        """Close the HDF5 file and the byte source."""
-        try:
-            self._h5.close()
-        finally:
-            super().close()
-
     @classmethod
     def probe(cls, source: ByteSource) -> bool:
         """Return whether the file is HDF5 with a MEArec ``recordings`` dataset."""
-        if source.size < 8 or source.read(0, 8) != HDF5_MAGIC:
-            return False
-        try:
-            h5 = open_h5(source)
-        except FormatError:
-            return False
-        with h5:
-            return "recordings" in h5 and ("channel_positions" in h5 or "mearec_version" in h5.attrs)
+        return probe_h5(
+            source,
+            lambda h5: "recordings" in h5 and ("channel_positions" in h5 or "mearec_version" in h5.attrs),
+        )
 
 
 def generate_metadata(

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from braingeneers.core.errors import FormatError
-from braingeneers.data.formats._base import BlockReader, ChannelInfo
+from braingeneers.data.formats._base import ChannelInfo
 from braingeneers.data.formats._hdf5 import (
-    HDF5_MAGIC,
     ChunkIndex,
+    Hdf5Reader,
     open_h5,
+    probe_h5,
     read_columns_from,
     read_rows_from,
     text,
@@ -104,7 +105,7 @@ class _Series:
             raise FormatError(f"{name}: /acquisition/{series} has neither starting_time.rate nor timestamps")
 
 
-class NwbReader(BlockReader):
+class NwbReader(Hdf5Reader):
     """Reader of one ElectricalSeries of an NWB (HDF5) file."""
 
     def __init__(
@@ -179,24 +180,10 @@ class NwbReader(BlockReader):
                 f"{self.source.uri}: cannot read /acquisition/{self.series_name}/data ({exc})"
             ) from None
 
-    def close(self) -> None:
-        """Close the HDF5 file and the byte source."""
-        try:
-            self._h5.close()
-        finally:
-            super().close()
-
     @classmethod
     def probe(cls, source: ByteSource) -> bool:
         """Return whether the file is HDF5 holding an ElectricalSeries."""
-        if source.size < 8 or source.read(0, 8) != HDF5_MAGIC:
-            return False
-        try:
-            h5 = open_h5(source)
-        except FormatError:
-            return False
-        with h5:
-            return bool(electrical_series(h5))
+        return probe_h5(source, lambda h5: bool(electrical_series(h5)))
 
 
 def generate_metadata(
