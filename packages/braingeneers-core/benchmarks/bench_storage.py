@@ -16,9 +16,6 @@ rather than network latency.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +24,7 @@ from pathlib import Path
 import boto3
 
 import braingeneers.core as core
+from braingeneers.core.loopback import moto_server, moto_server_binary
 
 
 def _timed(func, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
@@ -46,23 +44,9 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
-    if server is None:
+    if moto_server_binary() is None:
         raise SystemExit("moto_server not found: install the bench group (moto[server])")
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with moto_server() as url:
         core.set_default_endpoint(url)
         bare = boto3.client("s3", endpoint_url=url)
         bare.create_bucket(Bucket="braingeneers")
@@ -109,9 +93,6 @@ def main() -> None:
             print(
                 f"  braingeneers read_ranges       {t_mirror:7.3f} s  (overhead {t_mirror / t_plain:5.2f}x)"
             )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

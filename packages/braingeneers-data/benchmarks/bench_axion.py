@@ -22,9 +22,6 @@ Warm page cache; numbers depend on the machine (the dev box is a shared 2-vCPU V
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from braingeneers.core.loopback import moto_server, moto_server_binary
 from braingeneers.data.formats.axion import read_header
 from braingeneers.data.metadata import load_metadata
 from braingeneers.data.recording import open_experiment
@@ -152,12 +150,6 @@ def local_case(  # type: ignore[no-untyped-def]
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def s3_section(folder: Path) -> None:
     import boto3
 
@@ -167,22 +159,10 @@ def s3_section(folder: Path) -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    if server is None:
+    if moto_server_binary() is None:
         print("\nS3 section skipped: moto_server not found (install the bench group)")
         return
-    port = free_port()
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with moto_server() as url:
         core.set_default_endpoint(url)
         bare = boto3.client("s3", endpoint_url=url)
         bare.create_bucket(Bucket="braingeneers")
@@ -221,9 +201,6 @@ def s3_section(folder: Path) -> None:
             f"{size_mb:.0f} MB object takes {timed(one_mib, 3) * 1e3:.0f} ms, so over moto the request "
             "count, not the bytes, sets the time (real S3 does not behave like this)"
         )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def s3_case(rec, bare, meta, name: str, start: int, n: int) -> None:  # type: ignore[no-untyped-def]

@@ -17,16 +17,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from braingeneers.core import endpoint as ep
+from braingeneers.core.loopback import (
+    free_port,
+    moto_server,
+    moto_server_binary,
+    running_server,
+    wait_for_port,
+)
 
 __all__ = [
     "free_port",
@@ -59,61 +62,13 @@ def require_binary(name: str) -> str:
     return found
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
-    """Wait until 127.0.0.1:``port`` accepts connections, for at most ``timeout`` seconds.
-
-    Raises
-    ------
-    RuntimeError
-        When ``proc`` exits before the port listens.
-    TimeoutError
-        When nothing listens within ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
-
-
-@contextlib.contextmanager
-def running_server(argv: list[str], port: int, timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until it listens on ``port``, stop it afterwards."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc, timeout)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """URL of a moto S3 server started for the test session on 127.0.0.1."""
-    binary = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    if binary is None:
+    if moto_server_binary() is None:
         pytest.fail("moto_server is missing: install the test group (moto[server])")
-    port = free_port()
-    with running_server([binary, "-H", "127.0.0.1", "-p", str(port)], port):
-        yield f"http://127.0.0.1:{port}"
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
