@@ -1,6 +1,6 @@
 """Throw-away servers on 127.0.0.1 for tests, benchmarks and examples.
 
-Unlike :mod:`braingeneers.core.testing` this module needs no pytest, so benchmark scripts and
+Unlike ``braingeneers.core.testing`` this module needs no pytest, so benchmark scripts and
 examples use it too. Importing it imports nothing heavy.
 """
 
