@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import queue
 import signal
 import subprocess
@@ -180,13 +182,28 @@ def test_publish_handle_waits_for_puback(make_broker: Any) -> None:
     assert len(handle.message_id or "") == 32
 
 
-def test_publish_denied_by_acl_is_reported(make_broker: Any) -> None:
-    # a generous connect timeout: on a loaded 2-core CI machine the first CONNACK was seen to take > 10 s
-    reader = make_broker(
-        "reader-1", username=MQTT_READER, password=MQTT_READER_PASSWORD, status=False, connect_timeout=30
-    )
+def test_publish_denied_by_acl_is_reported(make_broker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # mosquitto 2.0.11 drops the link of a client whose publish the ACL denies, here right
+    # after CONNACK (the read-only user's instance marker): the constructor must still succeed
+    # and the client reconnect by itself.
+    caplog.set_level(logging.WARNING, logger="braingeneers.iot.mqtt")
+    reader = make_broker("reader-1", username=MQTT_READER, password=MQTT_READER_PASSWORD, status=False)
+    assert reader.mqtt_connection.connects >= 1  # connects lazily, on first use
+    assert wait_until(lambda: "collision detection is off" in caplog.text)
+    assert "braingeneers/clients/braingeneers-reader-1" in caplog.text
     with pytest.raises(PublishError, match="Not authorized"):
         reader.publish_message("denied/topic", 1, confirm_receipt=True)
+    # still usable afterwards: it reconnects by itself and receives what a writer publishes
+    got = reader.subscribe_message("acl/ok")
+    writer = make_broker("writer-acl")
+    received = None
+    for _ in range(40):  # the link may be re-established only now: publish until one arrives
+        writer.publish_message("acl/ok", "hello", confirm_receipt=True)
+        with contextlib.suppress(queue.Empty):
+            received = got.get(timeout=0.5)
+            break
+    assert received == ("acl/ok", "hello")
+    assert reader.mqtt_connection.is_connected
 
 
 def test_unsubscribe_stops_delivery(make_broker: Any) -> None:

@@ -208,6 +208,8 @@ class MqttConnection:
         )
         self._seen = SeenIds(options.dedupe_capacity)
         self._refusals: dict[int, str] = {}
+        self._marker_mid: int | None = None
+        self._marker_accepted = False
         self._refusal_lock = threading.Lock()
         self._unsent_unsubscribes: set[str] = set()
         self._suback: dict[int, tuple[threading.Event, list[str]]] = {}
@@ -270,7 +272,11 @@ class MqttConnection:
             properties=props,
         )
         client.loop_start()
-        if not self._first_attempt_done.wait(options.connect_timeout) or not self._connected.is_set():
+        # Success means "connected at least once": a broker may drop the link right after
+        # CONNACK (mosquitto 2.0.11 disconnects a client whose publish the ACL denies, e.g. a
+        # read-only user's instance marker) and the network thread then reconnects by itself.
+        first_done = self._first_attempt_done.wait(options.connect_timeout)
+        if not first_done or self.connects == 0 or self._fatal is not None:
             fatal = self._fatal
             self._stop_client()
             self._executor.shutdown(0)
@@ -363,7 +369,8 @@ class MqttConnection:
                     "instance": self._instance,
                     "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 }
-                client.publish(self._marker_topic, encode_bare(marker), qos=1, retain=True)
+                info = client.publish(self._marker_topic, encode_bare(marker), qos=1, retain=True)
+                self._marker_mid = info.mid
             self._send_subscribe(
                 _Subscription(self._marker_topic, _ignore, _MARKER_SID, 1), retain_handling=0
             )
@@ -405,6 +412,20 @@ class MqttConnection:
             logger.warning("MQTT connection to %s lost (%s); reconnecting", self.config.host, reason)
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+        if mid == self._marker_mid:
+            self._marker_mid = None
+            self._marker_accepted = not reason.is_failure
+            if self._marker_accepted:
+                return
+            logger.warning(
+                "client-id collision detection is off for %r: the broker refused its instance marker on "
+                "%s (%s); give user %r write access to that topic to enable it",
+                self.client_id,
+                self._marker_topic,
+                reason,
+                self.config.username,
+            )
+            return
         if reason.is_failure:
             logger.error("broker refused published message (mid %d): %s", mid, reason)
             with self._refusal_lock:
@@ -710,7 +731,7 @@ class MqttConnection:
                 self._client.publish(
                     self.options.status_topic, self._status("offline", "shutdown"), qos=1, retain=True
                 )
-            if self._marker_topic:
+            if self._marker_topic and self._marker_accepted:
                 self._client.publish(self._marker_topic, b"", qos=1, retain=True)
             while self.pending() and self.is_connected and time.monotonic() < deadline:
                 time.sleep(0.01)
