@@ -30,14 +30,16 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from braingeneers.core.errors import BraingeneersError, ConfigError
+from braingeneers.core.errors import ConfigError
+from braingeneers.iot.clocks import Clock, ManualClock, SystemClock, utc_now
 from braingeneers.iot.messaging import MessageBroker
+from braingeneers.iot.schedule import ScheduledJob, parse_job
+from braingeneers.iot.shadow_pusher import ShadowPusher
 from braingeneers.iot.shadows import THING_TYPES, Shadows
 from braingeneers.iot.transfers import Transfer, TransferQueue
 
@@ -81,68 +83,6 @@ class State(str, Enum):
         return self.value
 
 
-class Clock(Protocol):
-    """Source of the current time (timezone-aware UTC); inject one to test scheduling."""
-
-    def now(self) -> datetime:
-        """Return the current time, timezone-aware."""
-        ...
-
-
-def utc_now() -> datetime:
-    """Return the current time as a timezone-aware UTC ``datetime``."""
-    return datetime.now(timezone.utc)
-
-
-class SystemClock:
-    """The wall clock, in UTC."""
-
-    def now(self) -> datetime:
-        """Return the current UTC time."""
-        return utc_now()
-
-
-class ManualClock:
-    """A clock that moves only when told to (for tests and simulations)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        """Return the clock's current time."""
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> datetime:
-        """Move the clock forward and return the new time."""
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
-            return self._now
-
-
-@dataclass
-class _Job:
-    tag: int
-    key: str
-    message: dict[str, Any]
-    next_run: datetime
-    interval: timedelta | None
-    once: bool
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "TAG": str(self.tag),
-            "COMMAND": f"{self.key}-REQUEST",
-            "NEXT_RUN": self.next_run.isoformat(),
-            "EVERY_SECONDS": self.interval.total_seconds() if self.interval else None,
-            "ONCE": self.once,
-        }
-
-
-_UNITS = {"EVERY_X_SECONDS": 1, "EVERY_X_MINUTES": 60, "EVERY_X_HOURS": 3600, "EVERY_X_DAYS": 86400}
-
-
 class Device:
     """Base class of a lab device driven over MQTT, with its state in a Strapi shadow.
 
@@ -165,7 +105,8 @@ class Device:
     shadows
         The shadows client; default one built from the broker's credentials file.
     clock
-        Time source (default :class:`SystemClock`); :class:`ManualClock` makes schedules testable.
+        Time source (default :class:`~braingeneers.iot.clocks.SystemClock`);
+        :class:`~braingeneers.iot.clocks.ManualClock` makes schedules testable.
     tick
         Seconds between main-loop steps (priming, pause expiry, due scheduled jobs).
     shadow_retry
@@ -216,7 +157,7 @@ class Device:
         self.stop_event = threading.Event()
         self.device_specific_handlers: dict[str, Handler] = {}
         self._lock = threading.RLock()
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, ScheduledJob] = {}
         self._next_tag = 1
         self._ending = False
         self._exec_future: Future[None] | None = None
@@ -224,7 +165,7 @@ class Device:
         self._control_pool = ThreadPoolExecutor(1, thread_name_prefix=f"{device_name}-control")
         self._stopped = threading.Event()
         self._subscribed: list[str] = []
-        self._pusher = _ShadowPusher(self, shadow_retry)
+        self._pusher = ShadowPusher(self, shadow_retry)
         self.cache_dir = (
             Path(cache_dir) if cache_dir else Path.home() / ".cache" / "braingeneers" / device_name
         )
@@ -321,7 +262,7 @@ class Device:
         if self.state is State.IDLE and self.is_primed():
             self._transition(State.IDLE, State.PRIMED)
         now = self.clock.now()
-        due: _Job | None = None
+        due: ScheduledJob | None = None
         with self._lock:
             if self.state is State.READY and self.pause_until is not None and now < self.pause_until:
                 self._set(State.WAITING)
@@ -427,7 +368,9 @@ class Device:
                 for item in items:
                     tag = self._next_tag
                     self._next_tag += 1
-                    self._jobs[tag] = _Job(tag, key, {**message, field: item}, self.clock.now(), None, True)
+                    self._jobs[tag] = ScheduledJob(
+                        tag, key, {**message, field: item}, self.clock.now(), None, True
+                    )
             self.push_shadow()
         return expanded, items
 
@@ -687,31 +630,10 @@ class Device:
             else:
                 self.reply(topic, key, "ERROR", {"ERROR": f"TYPE must be ADD, CLEAR or GET, not {kind!r}"})
 
-    def _parse_job(self, message: Mapping[str, Any]) -> _Job:
-        do = message.get("DO")
-        command = str(do.get("COMMAND", "")) if isinstance(do, Mapping) else ""
-        if not command.endswith("-REQUEST") or len(command) <= len("-REQUEST"):
-            raise ConfigError("SCHEDULE ADD needs DO with COMMAND '<KEY>-REQUEST'")
-        job_key = command[: -len("-REQUEST")]
-        units = [(name, factor) for name, factor in _UNITS.items() if message.get(name) not in (None, "")]
-        at = message.get("AT")
-        if len(units) > 1:
-            raise ConfigError(f"SCHEDULE ADD takes one of {', '.join(_UNITS)}, got {len(units)}")
-        if not units and at in (None, ""):
-            raise ConfigError(f"SCHEDULE ADD needs one of {', '.join(_UNITS)} or AT")
-        name, factor = units[0] if units else ("EVERY_X_DAYS", 86400)
-        count = float(message.get(name) or 1)
-        if count <= 0:
-            raise ConfigError(f"{name} must be positive, got {count}")
-        interval = timedelta(seconds=count * factor)
-        now = self.clock.now()
-        first = now + interval
-        if at not in (None, ""):
-            first = _next_at(now, str(at), name)
-        flags = str(message.get("FLAGS") or message.get("FLAG") or "").upper()
-        tag = self._next_tag
+    def _parse_job(self, message: Mapping[str, Any]) -> ScheduledJob:
+        job = parse_job(message, self.clock.now(), self._next_tag)
         self._next_tag += 1
-        return _Job(tag, job_key, dict(do), first, interval, flags == "ONCE")  # type: ignore[arg-type]
+        return job
 
     def _device_command(self, key: str, topic: str, message: dict[str, Any]) -> None:
         handler = self.device_specific_handlers.get(key)
@@ -731,7 +653,7 @@ class Device:
             if self.state in (State.WAITING, State.EXEC) and not self._ending:
                 tag = self._next_tag
                 self._next_tag += 1
-                self._jobs[tag] = _Job(tag, key, dict(message), self.clock.now(), None, True)
+                self._jobs[tag] = ScheduledJob(tag, key, dict(message), self.clock.now(), None, True)
                 reason = f"device is {self.state.value}: scheduled as job {tag} to run when READY"
             else:
                 reason = f"device is {self.state.value}, not READY"
@@ -761,93 +683,3 @@ def _wait(future: Future[None]) -> None:
         future.result()
     except Exception:  # the handler reported its own error
         _log.debug("handler ended with an error", exc_info=True)
-
-
-def _next_at(now: datetime, at: str, unit: str) -> datetime:
-    """Next time at ``AT`` ("HH:MM" daily, ":MM" or "MM" hourly), UTC, not before ``now``."""
-    text = at.strip()
-    try:
-        if unit == "EVERY_X_HOURS" or ":" not in text or text.startswith(":"):
-            minute = int(text.lstrip(":"))
-            candidate = now.replace(minute=minute, second=0, microsecond=0)
-            step = timedelta(hours=1)
-        else:
-            hour, minute = (int(part) for part in text.split(":", 1))
-            candidate = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            step = timedelta(days=1)
-    except ValueError:
-        raise ConfigError(f"AT {at!r} is not 'HH:MM' (daily) or ':MM' (hourly), UTC") from None
-    while candidate < now:
-        candidate += step
-    return candidate
-
-
-class _ShadowPusher:
-    """Pushes a device's state to its shadow on a thread of its own: coalesced, retried until it lands."""
-
-    def __init__(self, device: Device, retry: float) -> None:
-        self.device = device
-        self.retry = retry
-        self._cond = threading.Condition()
-        self._dirty = False
-        self._busy = False
-        self._closing = False
-        self._created = False
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name=f"{self.device.device_name}-shadow", daemon=True
-                )
-                self._thread.start()
-
-    def request(self) -> None:
-        with self._cond:
-            self._dirty = True
-            self._cond.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._dirty and not self._busy, timeout)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._dirty or self._closing)
-                if not self._dirty:
-                    return
-                self._dirty, self._busy = False, True
-            ok = self._push()
-            with self._cond:
-                self._busy = False
-                if not ok:
-                    self._dirty = True
-                self._cond.notify_all()
-                if not ok:
-                    if self._closing:
-                        return
-                    self._cond.wait(self.retry)
-
-    def _push(self) -> bool:
-        device = self.device
-        try:
-            if not self._created:
-                device.shadows.create_thing(device.device_name, device.device_type)
-                self._created = True
-            device.shadows.update_shadow(device.device_name, device.device_state)
-        except (BraingeneersError, OSError) as exc:
-            _log.warning("%s: shadow push failed (%s); retrying in %g s", device.device_name, exc, self.retry)
-            return False
-        return True
-
-    def close(self, timeout: float) -> None:
-        """Push the final state once more (one attempt, bounded by ``timeout``) and stop the thread."""
-        if self._thread is None:
-            return
-        with self._cond:
-            self._closing = True
-            self._dirty = True
-            self._cond.notify_all()
-        self._thread.join(timeout)
