@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from typing import Any
 
-__all__ = ["configure"]
+__all__ = ["configure", "configure_convert"]
 
 
 def _info_handler(args: argparse.Namespace) -> int:
@@ -98,7 +100,75 @@ def _zarr_copy_summary(batch: Any, name: str) -> str:
 
 def _add_convert(commands: Any) -> None:
     try:
-        from braingeneers.data.zarr_convert import configure_convert
+        import braingeneers.data.zarr_convert  # noqa: F401
     except ImportError:  # zarr needs Python >= 3.11
         return
     configure_convert(commands)
+
+
+# --- convert (Zarr copies) ------------------------------------------------------------------------
+
+
+def _parse_task(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or int(match.group(1)) >= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"--task wants I/N with 0 <= I < N, not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _convert_handler(args: argparse.Namespace) -> int:
+    from braingeneers.core.errors import FormatError
+    from braingeneers.data.metadata import load_metadata
+    from braingeneers.data.zarr_convert import convert_experiment
+
+    meta = load_metadata(args.batch)
+    names = args.experiment or list(meta.ephys_experiments)
+    if args.out is not None and len(names) > 1:
+        raise FormatError("--out names one store: give one --experiment with it")
+    task = args.task
+    if task is None and os.environ.get("JOB_COMPLETION_INDEX") and args.task_count:
+        task = (int(os.environ["JOB_COMPLETION_INDEX"]), int(args.task_count))
+    for name in names:
+        result = convert_experiment(
+            meta,
+            name,
+            args.out,
+            workers=args.workers,
+            task=task,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+        state = "complete" if result.complete else "partial (task)"
+        sys.stdout.write(
+            f"{name}: {result.store} {state}; {len(result.converted)} ranges converted, "
+            f"{len(result.skipped)} already done, {result.raw_bytes / 1e6:.1f} MB in {result.seconds:.1f} s\n"
+        )
+    return 0
+
+
+def configure_convert(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``convert`` (Zarr copies) to the ``braingeneers data`` subcommands."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "convert",
+        help="make verified Zarr v3 copies of experiments (resumable)",
+        description="Convert experiments into chunked, compressed Zarr v3 copies of their raw counts "
+        "(default: <batch>/derived/zarr/<experiment>.zarr). Rerun the same command to resume.",
+    )
+    parser.add_argument("batch", help="batch UUID, metadata.json path/URI or batch folder")
+    parser.add_argument(
+        "--experiment", "-e", action="append", help="experiment name (repeatable; default all)"
+    )
+    parser.add_argument("--out", help="store URI or path (one experiment only)")
+    parser.add_argument("--workers", "-j", type=int, default=2, help="ranges converted at once (default 2)")
+    parser.add_argument(
+        "--task",
+        type=_parse_task,
+        help="I/N: convert only ranges r %% N == I, without finalizing (job arrays)",
+    )
+    parser.add_argument(
+        "--task-count", type=int, help="N for a Kubernetes indexed Job: I is taken from JOB_COMPLETION_INDEX"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing or complete store")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_convert_handler)
+    return parser

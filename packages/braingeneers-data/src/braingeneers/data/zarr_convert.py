@@ -21,14 +21,12 @@ Layout and codec come from the codec study in ``docs/zarr.md`` (``DEFAULT_LAYOUT
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +46,7 @@ from braingeneers.core.errors import (
     NotFoundError,
     StorageError,
 )
+from braingeneers.data.cli import configure_convert
 from braingeneers.data.zarr_store import open_store, require_zarr
 
 if TYPE_CHECKING:
@@ -666,69 +665,3 @@ def _run_ranges(
         bar.close()
         _release_recording()
     result.converted.sort()
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-
-def _parse_task(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
-    if not match or int(match.group(1)) >= int(match.group(2)):
-        raise argparse.ArgumentTypeError(f"--task wants I/N with 0 <= I < N, not {text!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def _convert_handler(args: argparse.Namespace) -> int:
-    from braingeneers.data.metadata import load_metadata
-
-    meta = load_metadata(args.batch)
-    names = args.experiment or list(meta.ephys_experiments)
-    if args.out is not None and len(names) > 1:
-        raise FormatError("--out names one store: give one --experiment with it")
-    task = args.task
-    if task is None and os.environ.get("JOB_COMPLETION_INDEX") and args.task_count:
-        task = (int(os.environ["JOB_COMPLETION_INDEX"]), int(args.task_count))
-    for name in names:
-        result = convert_experiment(
-            meta,
-            name,
-            args.out,
-            workers=args.workers,
-            task=task,
-            overwrite=args.overwrite,
-            progress=not args.no_progress,
-        )
-        state = "complete" if result.complete else "partial (task)"
-        sys.stdout.write(
-            f"{name}: {result.store} {state}; {len(result.converted)} ranges converted, "
-            f"{len(result.skipped)} already done, {result.raw_bytes / 1e6:.1f} MB in {result.seconds:.1f} s\n"
-        )
-    return 0
-
-
-def configure_convert(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``convert`` (Zarr copies) to the ``braingeneers data`` subcommands."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "convert",
-        help="make verified Zarr v3 copies of experiments (resumable)",
-        description="Convert experiments into chunked, compressed Zarr v3 copies of their raw counts "
-        "(default: <batch>/derived/zarr/<experiment>.zarr). Rerun the same command to resume.",
-    )
-    parser.add_argument("batch", help="batch UUID, metadata.json path/URI or batch folder")
-    parser.add_argument(
-        "--experiment", "-e", action="append", help="experiment name (repeatable; default all)"
-    )
-    parser.add_argument("--out", help="store URI or path (one experiment only)")
-    parser.add_argument("--workers", "-j", type=int, default=2, help="ranges converted at once (default 2)")
-    parser.add_argument(
-        "--task",
-        type=_parse_task,
-        help="I/N: convert only ranges r %% N == I, without finalizing (job arrays)",
-    )
-    parser.add_argument(
-        "--task-count", type=int, help="N for a Kubernetes indexed Job: I is taken from JOB_COMPLETION_INDEX"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing or complete store")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=_convert_handler)
-    return parser
