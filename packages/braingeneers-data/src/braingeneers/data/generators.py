@@ -14,14 +14,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from braingeneers.core import storage
 from braingeneers.core.errors import FormatError, NotFoundError
 from braingeneers.data.metadata import BatchMetadata, batch_prefix, load_metadata, save_metadata
 
-__all__ = ["batch_folder", "classify", "generate_metadata", "list_files", "relative_path"]
+__all__ = ["batch_folder", "classify", "find_batch_files", "generate_metadata", "list_files", "relative_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,59 @@ def list_files(root: str | os.PathLike[str]) -> list[str]:
             raise NotFoundError(f"{path} is not a directory")
         return sorted(str(p) for p in path.rglob("*") if p.is_file())
     return [info.uri for info in storage.list_objects(text)]
+
+
+def find_batch_files(
+    files: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    match: Callable[[str], bool],
+    what: str,
+    uuid: str | None,
+    default_uuid: str,
+    *,
+    sort_given: bool = True,
+) -> tuple[list[str], str, str]:
+    """Return a format generator's files, their batch folder and the batch UUID.
+
+    The batch folder is the parent of ``original/`` (see :func:`batch_folder`), else
+    the folder given or the folder of the first file.
+
+    Parameters
+    ----------
+    files
+        A list of files (local paths or ``s3://`` URIs), or a local folder or ``s3://``
+        prefix whose files accepted by ``match`` (searched recursively) are used.
+    match
+        Tells whether a file of a folder is one of the format's.
+    what
+        The files, as named in the error (``"Maxwell .raw.h5 files"``).
+    uuid
+        The batch UUID, or ``None`` for the name of the batch folder.
+    default_uuid
+        The UUID when the batch folder has no name.
+    sort_given
+        Sort a given list of files (a folder's files are always sorted).
+
+    Raises
+    ------
+    ~braingeneers.core.errors.FormatError
+        No files.
+    """
+    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
+        root = os.fspath(files)
+        uris = [u for u in list_files(root) if match(u)]
+        if not uris:
+            raise FormatError(f"{root}: no {what} found")
+        folder = batch_folder(root.rstrip("/") + "/_")
+    else:
+        uris = [os.fspath(f) for f in files]
+        if not uris:
+            raise FormatError(f"no {what} given")
+        if sort_given:
+            uris.sort()
+        folder = batch_folder(uris[0])
+    if uuid is None:
+        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or default_uuid
+    return uris, folder, uuid
 
 
 def classify(uri: str) -> str | None:  # noqa: PLR0911 (one return per format)

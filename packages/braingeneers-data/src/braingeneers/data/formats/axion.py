@@ -618,12 +618,13 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No ``.raw`` files, a header is invalid, or files disagree on channels, rate or scale.
     """
-    from braingeneers.data.formats._scan import find_files
-    from braingeneers.data.generators import relative_path
+    from braingeneers.data.generators import find_batch_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    uris, folder = find_files(files, ".raw")
+    uris, folder, uuid = find_batch_files(
+        files, lambda u: u.endswith(".raw"), ".raw files", uuid, "axion-batch", sort_given=False
+    )
     uris.sort(key=lambda u: _sort_key(u.rstrip("/").rsplit("/", 1)[-1]))
 
     def header_of(uri: str) -> tuple[AxionHeader, int]:
@@ -647,8 +648,6 @@ def generate_metadata(
                 f"{header.path}: channel array, sample rate or voltage scale differs from {first.path}; "
                 "files of different recordings cannot be blocks of one experiment"
             )
-    if uuid is None:
-        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or "axion-batch"
     map_key = f"{experiment_prefix}{CHANNEL_MAP_KEY}"
     per_well = first.per_well_channel_map()
     blocks_common = []

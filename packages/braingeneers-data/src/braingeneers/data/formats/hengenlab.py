@@ -198,12 +198,13 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No ``.bin`` files, or the channel count is unknown or inconsistent.
     """
-    from braingeneers.data.formats._scan import find_files
-    from braingeneers.data.generators import relative_path
+    from braingeneers.data.generators import find_batch_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    uris, folder = find_files(files, ".bin")
+    uris, base, uuid = find_batch_files(
+        files, lambda u: u.endswith(".bin"), ".bin files", uuid, "hengenlab-batch", sort_given=False
+    )
 
     def probe(uri: str) -> tuple[str, int, int]:
         source = open_source(uri)
@@ -215,9 +216,6 @@ def generate_metadata(
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(uris)))) as pool:
         found = sorted(pool.map(probe, uris), key=lambda item: (item[1], item[0]))
 
-    base = folder
-    if uuid is None:
-        uuid = base.rstrip("/").rsplit("/", 1)[-1] or "hengenlab-batch"
     experiments: dict[str, ExperimentMetadata] = {}
     for uri, stamp, size in found:
         n = channels_in_name(uri) or num_channels

@@ -499,20 +499,12 @@ def generate_metadata(
     ~braingeneers.core.errors.FormatError
         No Maxwell files, or a file is not a readable Maxwell recording.
     """
-    from braingeneers.data.generators import batch_folder, list_files, relative_path
+    from braingeneers.data.generators import find_batch_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, ExperimentMetadata
 
-    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
-        root = os.fspath(files)
-        uris = [u for u in list_files(root) if u.endswith(".raw.h5")]
-        folder = batch_folder(root.rstrip("/") + "/x")
-    else:
-        uris = sorted(os.fspath(f) for f in files)
-        folder = batch_folder(uris[0]) if uris else ""
-    if not uris:
-        raise FormatError(f"{files}: no Maxwell .raw.h5 files found")
-    if uuid is None:
-        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or "maxwell-batch"
+    uris, folder, uuid = find_batch_files(
+        files, lambda u: u.endswith(".raw.h5"), "Maxwell .raw.h5 files", uuid, "maxwell-batch"
+    )
     where = f"batch {uuid!r}"
     experiments: dict[str, ExperimentMetadata] = {}
     for uri in uris:

@@ -168,25 +168,16 @@ def generate_metadata(
     experiment_prefix
         Prepended to every experiment name.
     """
-    from braingeneers.data.generators import batch_folder, list_files, relative_path
+    from braingeneers.data.generators import find_batch_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
-        root = os.fspath(files)
-        uris = [
-            u
-            for u in list_files(root)
-            if u.rsplit("/", 1)[-1].startswith("recordings_") and u.endswith((".h5", ".hdf5"))
-        ]
-        folder = batch_folder(root.rstrip("/") + "/x")
-    else:
-        uris = sorted(os.fspath(f) for f in files)
-        folder = batch_folder(uris[0]) if uris else ""
-    if not uris:
-        raise FormatError(f"{files}: no MEArec recordings_*.h5 files found")
-    if uuid is None:
-        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or "mearec-batch"
+    def is_recording(uri: str) -> bool:
+        return uri.rsplit("/", 1)[-1].startswith("recordings_") and uri.endswith((".h5", ".hdf5"))
+
+    uris, folder, uuid = find_batch_files(
+        files, is_recording, "MEArec recordings_*.h5 files", uuid, "mearec-batch"
+    )
     experiments: dict[str, ExperimentMetadata] = {}
     for index, uri in enumerate(uris):
         source = open_source(uri)

@@ -192,21 +192,13 @@ def generate_metadata(
     experiment_prefix: str = "",
 ) -> BatchMetadata:
     """Build the metadata of NWB files: one experiment per ElectricalSeries (``<file stem>[_<series>]``)."""
-    from braingeneers.data.generators import batch_folder, list_files, relative_path
+    from braingeneers.data.generators import find_batch_files, relative_path
     from braingeneers.data.metadata import BatchMetadata, BlockMetadata, ExperimentMetadata
     from braingeneers.data.sources import open_source
 
-    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
-        root = os.fspath(files)
-        uris = [u for u in list_files(root) if u.endswith(".nwb")]
-        folder = batch_folder(root.rstrip("/") + "/x")
-    else:
-        uris = sorted(os.fspath(f) for f in files)
-        folder = batch_folder(uris[0]) if uris else ""
-    if not uris:
-        raise FormatError(f"{files}: no .nwb files found")
-    if uuid is None:
-        uuid = folder.rstrip("/").rsplit("/", 1)[-1] or "nwb-batch"
+    uris, folder, uuid = find_batch_files(
+        files, lambda u: u.endswith(".nwb"), ".nwb files", uuid, "nwb-batch"
+    )
     experiments: dict[str, ExperimentMetadata] = {}
     for uri in uris:
         stem = uri.rsplit("/", 1)[-1][: -len(".nwb")]
