@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from braingeneers.core import endpoint, storage
+from braingeneers.core.loopback import moto_server, moto_server_binary
 from braingeneers.core.transfer import upload
 from braingeneers.data.metadata import BatchMetadata, load_metadata
 from braingeneers.data.recording import open_experiment
@@ -71,29 +70,10 @@ class Tiled:
         return self.tile[rows][:, index]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_moto(server: str, port: int) -> subprocess.Popen[bytes]:
-    """Start moto on 127.0.0.1:``port`` with an empty ``braingeneers`` bucket (no pytest needed)."""
-    proc = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("moto_server did not start") from None
-            time.sleep(0.1)
-    endpoint.set_default_endpoint(f"http://127.0.0.1:{port}")
+def _create_bucket(url: str) -> None:
+    """Point core's storage at the moto server at ``url`` and create the ``braingeneers`` bucket."""
+    endpoint.set_default_endpoint(url)
     storage.s3_client().create_bucket(Bucket="braingeneers")
-    return proc
 
 
 def _publish(folder: Path, uuid: str) -> BatchMetadata:
@@ -315,28 +295,9 @@ def _compare_layers(uri: str, url: str, windows: int, rng: np.random.Generator) 
         )
 
 
-def main() -> None:
-    quick = "--quick" in sys.argv
-    windows = (
-        int(sys.argv[sys.argv.index("--windows") + 1]) if "--windows" in sys.argv else (10 if quick else 40)
-    )
-    layers_only = "--layers-only" in sys.argv
-    frames = 240_000 if quick or layers_only else 1_200_000
-    if "--frames" in sys.argv:
-        frames = int(sys.argv[sys.argv.index("--frames") + 1])
-    for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
-        os.environ.setdefault(key, value)
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    # moto assembles a multi-GB multipart upload in Python, slower than core's default 30 s read timeout.
-    os.environ.setdefault("BRAINGENEERS_S3_TIMEOUT", "900")
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    if server is None:
-        raise SystemExit("moto_server not found: install the bench group (moto[server])")
-    port = _free_port()
-    proc = _start_moto(server, port)
+def _run(url: str, frames: int, windows: int, layers_only: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-zarr-"))
     try:
-        url = f"http://127.0.0.1:{port}"
         print(
             f"# Zarr copy vs original over S3 (moto on loopback; shared 2-core machine). Layout: "
             f"{DEFAULT_LAYOUT.codec} level {DEFAULT_LAYOUT.level}, chunks {DEFAULT_LAYOUT.chunk_channels} x "
@@ -359,8 +320,27 @@ def main() -> None:
         _compare_layers(default_store_uri(maxwell, name), url, windows, rng)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        proc.terminate()
-        proc.wait(timeout=30)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    windows = (
+        int(sys.argv[sys.argv.index("--windows") + 1]) if "--windows" in sys.argv else (10 if quick else 40)
+    )
+    layers_only = "--layers-only" in sys.argv
+    frames = 240_000 if quick or layers_only else 1_200_000
+    if "--frames" in sys.argv:
+        frames = int(sys.argv[sys.argv.index("--frames") + 1])
+    for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # moto assembles a multi-GB multipart upload in Python, slower than core's default 30 s read timeout.
+    os.environ.setdefault("BRAINGENEERS_S3_TIMEOUT", "900")
+    if moto_server_binary() is None:
+        raise SystemExit("moto_server not found: install the bench group (moto[server])")
+    with moto_server() as url:
+        _create_bucket(url)
+        _run(url, frames, windows, layers_only)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
     python packages/braingeneers-iot/examples/run_local.py
 
-Needs Debian's ``mosquitto``, Node.js with npm, and ``pytest`` (the loopback helpers of
-``braingeneers.core.testing`` import it). The first run installs Strapi from the npm
+Needs Debian's ``mosquitto``, Node.js with npm, and ``pytest`` (the Strapi helper of
+``braingeneers.iot.testing`` imports it). The first run installs Strapi from the npm
 registry into ``~/.cache/braingeneers-strapi`` (a few minutes). It prints the environment
 variables that point ``braingeneers iot`` at the same servers; Ctrl-C stops everything.
 """
@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from braingeneers.core.testing import free_port, wait_for_port
+from braingeneers.core.loopback import free_port, running_server
 from braingeneers.iot.testing import running_strapi
 
 HERE = Path(__file__).resolve().parent
@@ -39,12 +38,11 @@ def main() -> int:
     port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen(
-        [mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     try:
-        wait_for_port(port, broker)
-        with running_strapi(STRAPI_PROJECT, workdir, public=True) as strapi:
+        with (
+            running_server([mosquitto, "-c", str(conf)], port),
+            running_strapi(STRAPI_PROJECT, workdir, public=True) as strapi,
+        ):
             settings = {
                 "BRAINGENEERS_MQTT_HOST": "127.0.0.1",
                 "BRAINGENEERS_MQTT_PORT": str(port),
@@ -63,8 +61,6 @@ def main() -> int:
             )
             Stirrer("stirrer-1").run()
     finally:
-        broker.terminate()
-        broker.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
