@@ -101,6 +101,29 @@ def test_overlapping_subscriptions_each_called_once(make_broker: Any) -> None:
     assert {k: sorted(v) for k, v in calls.items()} == {k: list(range(20)) for k in calls}
 
 
+@pytest.mark.parametrize("order", [("ov/b", "ov/+", "ov/#"), ("ov/#", "ov/b"), ("ov/b",)])
+def test_overlapping_subscriptions_get_one_copy_of_bare_messages(
+    make_broker: Any, order: tuple[str, ...]
+) -> None:
+    # Bare payloads carry no id, so nothing deduplicates them: each subscription must get
+    # exactly its own copy, whether the exact one came before any wildcard (it is sent
+    # without a subscription identifier until then) or after.
+    sub = make_broker("sub-overlap-bare")
+    legacy = make_broker("pub-overlap-bare", envelope=False)
+    calls: dict[str, list[Any]] = {f: [] for f in order}
+    for filt in order:
+        sub.subscribe_message(filt, lambda t, m, f=filt: calls[f].append(m))
+    for i in range(10):
+        legacy.publish_message("ov/b", i)
+    legacy.publish_message("ov/other", "x", confirm_receipt=True)
+    assert wait_until(lambda: all(len(v) >= 10 for v in calls.values()))
+    time.sleep(0.3)
+    expected = {f: list(range(10)) + (["x"] if f != "ov/b" else []) for f in order}
+    assert {k: sorted(v, key=str) for k, v in calls.items()} == {
+        k: sorted(v, key=str) for k, v in expected.items()
+    }
+
+
 def test_bare_legacy_payloads_are_received_and_not_deduplicated(make_broker: Any) -> None:
     sub = make_broker("sub-legacy")
     legacy = make_broker("pub-legacy", envelope=False)

@@ -28,6 +28,7 @@ carry no id, so they are never deduplicated.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from collections import OrderedDict
@@ -82,21 +83,25 @@ def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, 
         kind, value = "bytes", base64.b64encode(bytes(body)).decode("ascii")
     else:
         kind, value = "json", body
-    doc = {
-        "bg": 1,
-        "id": mid,
-        "ts": datetime.now(timezone.utc).isoformat(),
-        "from": sender,
-        "type": kind,
-        "body": value,
-    }
     try:
-        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        body_text = _dumps(value)
     except (TypeError, ValueError) as exc:
-        raise FormatError(
-            f"message body of type {type(body).__name__} is not JSON-serializable: {exc}"
-        ) from None
+        raise _not_json(body, exc) from None
+    # The fixed keys are formatted directly (the same bytes json.dumps would give, in half
+    # the time); every value that is not a known-safe literal goes through json.
+    text = (
+        f'{{"bg":1,"id":{_dumps(mid)},"ts":"{datetime.now(timezone.utc).isoformat()}",'
+        f'"from":{_sender_json(sender)},"type":"{kind}","body":{body_text}}}'
+    )
     return mid, text.encode("utf-8")
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+@functools.lru_cache(maxsize=64)
+def _sender_json(sender: str) -> str:
+    return _dumps(sender)
 
 
 def encode_bare(body: Any) -> bytes:
@@ -108,9 +113,7 @@ def encode_bare(body: Any) -> bytes:
     try:
         return json.dumps(body, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise FormatError(
-            f"message body of type {type(body).__name__} is not JSON-serializable: {exc}"
-        ) from None
+        raise _not_json(body, exc) from None
 
 
 def _not_json(body: Any, exc: Exception) -> FormatError:

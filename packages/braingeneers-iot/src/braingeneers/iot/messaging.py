@@ -231,6 +231,9 @@ class MessageBroker:
         MessagingError
             The broker could not be reached within ``connect_timeout``.
         """
+        connection = self._mqtt
+        if connection is not None:
+            return connection
         with self._lock:
             if self._mqtt is None:
                 self._mqtt = MqttConnection(self.mqtt_config, self._options)

@@ -180,8 +180,13 @@ class PublishHandle:
 class _Subscription:
     filter: str
     callback: MessageCallback
-    sub_id: int
+    sub_id: int  # 0: sent without a subscription identifier (an exact topic, see _needs_sub_id)
     qos: int
+
+
+def _is_pattern(topic_filter: str) -> bool:
+    """Whether a filter may match topics other than itself (a wildcard or shared subscription)."""
+    return "+" in topic_filter or "#" in topic_filter or topic_filter.startswith("$share/")
 
 
 class MqttConnection:
@@ -198,6 +203,11 @@ class MqttConnection:
         self._lock = threading.RLock()
         self._subs: dict[str, _Subscription] = {}
         self._by_sid: dict[int, _Subscription] = {}
+        # Subscription identifiers tell apart the copies a broker sends for overlapping
+        # subscriptions. Exact-topic subscriptions cannot overlap each other, so they go
+        # without one (sparing a property on every message) until the first wildcard or
+        # shared subscription.
+        self._use_sub_ids = False
         self._orphans: collections.deque[tuple[str, Envelope, _Ack]] = collections.deque()
         self._active: dict[str, _Ack] = {}
         self._unacked = 0
@@ -509,11 +519,22 @@ class MqttConnection:
         return jobs, True  # beyond max_unacked: acknowledged on hand-off
 
     def _matching(self, topic: str, id_list: list[int]) -> list[_Subscription]:
-        """Return the subscriptions a message is for (by subscription id, else by topic)."""
-        subs = [self._by_sid[i] for i in id_list if i in self._by_sid]
-        if not subs:
-            subs = [s for s in self._subs.values() if self._mqtt.topic_matches_sub(s.filter, topic)]
-        return subs
+        """Return the subscriptions a message is for (by subscription id, else by topic).
+
+        A copy without identifiers is for the exact subscription to its topic when there is
+        one (while that is the only kind of subscription, see :meth:`subscribe`). Otherwise
+        (identifiers of a session left by an earlier process, or none at all) every
+        subscription whose filter matches the topic gets it.
+        """
+        if id_list:
+            subs = [self._by_sid[i] for i in id_list if i in self._by_sid]
+            if subs:
+                return subs
+        else:
+            exact = self._subs.get(topic)
+            if exact is not None:
+                return [exact]
+        return [s for s in self._subs.values() if self._mqtt.topic_matches_sub(s.filter, topic)]
 
     def _dedupe(self, subs: list[_Subscription], topic: str, envelope: Envelope, ack: _Ack) -> list[_Job]:
         """Return the callbacks to run for one message, once per envelope id (call under the lock)."""
@@ -588,8 +609,10 @@ class MqttConnection:
     def _send_subscribe(self, sub: _Subscription, retain_handling: int) -> int | None:
         from paho.mqtt.subscribeoptions import SubscribeOptions
 
-        props = self._Properties(self._PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
-        props.SubscriptionIdentifier = sub.sub_id
+        props = None
+        if sub.sub_id:
+            props = self._Properties(self._PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+            props.SubscriptionIdentifier = sub.sub_id
         rc, mid = self._client.subscribe(
             sub.filter,
             options=SubscribeOptions(qos=sub.qos, retainHandling=retain_handling),
@@ -598,6 +621,28 @@ class MqttConnection:
         if rc != self._mqtt.MQTT_ERR_SUCCESS:
             return None
         return mid
+
+    def _register(self, topic: str, callback: MessageCallback, qos: int) -> _Subscription:
+        """Record a subscription and choose its identifier (call under the lock)."""
+        existing = self._subs.get(topic)
+        if _is_pattern(topic) and not self._use_sub_ids:
+            # From now on subscriptions may overlap: give the exact ones identifiers too,
+            # re-sending them (the broker replaces a subscription to the same filter).
+            self._use_sub_ids = True
+            for old in self._subs.values():
+                old.sub_id = self._new_sub_id(old.filter)
+                self._by_sid[old.sub_id] = old
+                if old.filter != topic and self.is_connected:
+                    self._send_subscribe(old, retain_handling=1)
+        if existing is not None and existing.sub_id:
+            sub_id = existing.sub_id
+        else:
+            sub_id = self._new_sub_id(topic) if self._use_sub_ids else 0
+        sub = _Subscription(topic, callback, sub_id, qos)
+        self._subs[topic] = sub
+        if sub_id:
+            self._by_sid[sub_id] = sub
+        return sub
 
     def subscribe(
         self, topic: str, callback: MessageCallback, qos: int | None = None, timeout: float = 10.0
@@ -614,11 +659,8 @@ class MqttConnection:
         suback: tuple[threading.Event, list[str]] = (threading.Event(), [])
         with self._lock:
             self._unsent_unsubscribes.discard(topic)
-            existing = self._subs.get(topic)
-            sub_id = existing.sub_id if existing else self._new_sub_id(topic)
-            sub = _Subscription(topic, callback, sub_id, self.options.qos if qos is None else qos)
-            self._subs[topic] = sub
-            self._by_sid[sub_id] = sub
+            sub = self._register(topic, callback, self.options.qos if qos is None else qos)
+            sub_id = sub.sub_id
             held = [o for o in self._orphans if self._mqtt.topic_matches_sub(topic, o[0])]
             jobs: list[_Job] = []
             done: list[_Ack] = []
