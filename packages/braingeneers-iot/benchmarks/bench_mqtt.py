@@ -7,11 +7,21 @@ For 100-byte and 100 kB payloads at QoS 1 it measures
 * latency: p50/p99 publish-to-callback time at a paced 200 messages/s.
 
 "ours" is ``MessageBroker`` (JSON envelope, duplicate suppression, callbacks on worker
-threads) publishing a JSON message; "paho" is a bare paho-mqtt 2 client whose callback runs
-on its network thread, sending raw bytes; "paho+json" is the same bare client sending the same
-JSON message as ours (``json.dumps`` / ``json.loads``, what the legacy broker did). All run in
-this process against the same broker in the same run. Ratios are ours/baseline for
-throughput and baseline/ours for latency (above 1 means ours is better).
+threads, acknowledgement after the callback) publishing a JSON message; "paho" is a bare
+paho-mqtt 2 client whose callback runs on its network thread, sending raw bytes;
+"paho+json" is the same bare client sending the same JSON message as ours (``json.dumps`` /
+``json.loads``, what the legacy broker did). All run against the same broker in the same run.
+
+Two layouts are measured:
+
+* ``separate processes`` (the headline): the publisher runs in its own process, as a lab
+  device and the service listening to it do;
+* ``one process``: publisher and subscriber share one interpreter and so one GIL. Every
+  extra runnable thread (ours has the callback worker) then costs GIL hand-offs on each of
+  paho's socket calls; this layout shows that price.
+
+Ratios are ours/baseline for throughput and baseline/ours for latency (above 1 means ours
+is better).
 
 Usage: ``python bench_mqtt.py [--quick]``. Needs Debian's mosquitto.
 """
@@ -19,9 +29,9 @@ Usage: ``python bench_mqtt.py [--quick]``. Needs Debian's mosquitto.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
-import socket
 import statistics
 import struct
 import subprocess
@@ -29,26 +39,24 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from braingeneers.core.loopback import free_port, wait_for_port
 from braingeneers.iot.messaging import MessageBroker
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+KINDS = ("ours", "paho", "paho+json")
 
 
 def _start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).exists():
         raise SystemExit("mosquitto is not installed (apt-get install mosquitto)")
-    port = _free_port()
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
@@ -56,130 +64,167 @@ def _start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         + ("user root\n" if os.geteuid() == 0 else "")
     )
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mosquitto did not start")
+    wait_for_port(port, proc)
+    return proc, port
 
 
-class Bare:
-    """A bare paho-mqtt publisher/subscriber pair."""
+def _bare_client(port: int, cid: str) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(100)
+    client.max_queued_messages_set(0)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
 
-    topic = "bench/bare"
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+def _ours(port: int, name: str) -> MessageBroker:
+    return MessageBroker(
+        name, host="127.0.0.1", port=port, persistent_session=False, status=False, max_pending=100_000
+    )
+
+
+def make_publisher(kind: str, port: int, topic: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """Return ``(publish(size), close())`` for one kind of client, connected."""
+    name = f"pub-{topic.replace('/', '-')}-{os.getpid()}"
+    if kind == "ours":
+        broker = _ours(port, name)
+        broker.mqtt_connection  # noqa: B018  (connect now, not on the first publish)
+
+        def publish(size: int) -> None:
+            broker.publish_message(topic, {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)})
+
+        return publish, lambda: broker.shutdown(10)
+    client = _bare_client(port, name)
+    infos: list[mqtt.MQTTMessageInfo] = []
+
+    def close() -> None:
+        for info in infos[-1:]:
+            info.wait_for_publish(10)
+        client.disconnect()
+        client.loop_stop()
+
+    if kind == "paho":
+
+        def publish(size: int) -> None:
+            payload = struct.pack("d", time.perf_counter()) + b"x" * max(0, size - 8)
+            infos.append(client.publish(topic, payload, qos=1))
+
+        return publish, close
+
+    def publish_json(size: int) -> None:
+        message = {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)}
+        infos.append(client.publish(topic, json.dumps(message), qos=1))
+
+    return publish_json, close
+
+
+class Subscriber:
+    """Counts messages and publish-to-callback latencies on one topic, for one kind of client."""
+
+    def __init__(self, kind: str, port: int, topic: str) -> None:
+        self.kind = kind
         self.received = 0
+        self.expect = 0
         self.latencies: list[float] = []
         self.done = threading.Event()
-        self.expect = 0
-        self.sub = self._client(self.topic.replace("/", "-") + "-sub")
-        self.pub = self._client(self.topic.replace("/", "-") + "-pub")
-        self.sub.on_message = self._on_message
-        self.sub.subscribe(self.topic, qos=1)
-        time.sleep(0.3)
+        self._lock = threading.Lock()
+        name = f"sub-{topic.replace('/', '-')}"
+        if kind == "ours":
+            self.broker: MessageBroker | None = _ours(port, name)
+            self.broker.subscribe_message(topic, self._on_ours)
+            self.client: mqtt.Client | None = None
+        else:
+            self.broker = None
+            self.client = _bare_client(port, name)
+            self.client.on_message = self._on_raw if kind == "paho" else self._on_json
+            self.client.subscribe(topic, qos=1)
+            time.sleep(0.3)
 
-    def _client(self, cid: str) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
-        client.max_inflight_messages_set(100)
-        client.max_queued_messages_set(0)
-        client.connect("127.0.0.1", self.port)
-        client.loop_start()
-        return client
+    def reset(self, expect: int) -> None:
+        self.received, self.expect, self.latencies = 0, expect, []
+        self.done.clear()
 
-    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        sent = struct.unpack("d", msg.payload[:8])[0]
+    def _count(self, sent: float) -> None:
         self.latencies.append(time.perf_counter() - sent)
         self.received += 1
         if self.received >= self.expect:
             self.done.set()
 
-    def publish(self, size: int) -> None:
-        payload = struct.pack("d", time.perf_counter()) + b"x" * max(0, size - 8)
-        self.pub.publish(self.topic, payload, qos=1)
+    def _on_raw(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._count(struct.unpack("d", msg.payload[:8])[0])
+
+    def _on_json(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._count(json.loads(msg.payload)["t"])
+
+    def _on_ours(self, topic: str, message: Any) -> None:
+        with self._lock:  # ours may run callbacks of other subscriptions on other workers
+            self._count(message["t"])
 
     def close(self) -> None:
-        for client in (self.pub, self.sub):
-            client.disconnect()
-            client.loop_stop()
+        if self.broker is not None:
+            self.broker.shutdown(1)
+        if self.client is not None:
+            self.client.disconnect()
+            self.client.loop_stop()
 
 
-class BareJson(Bare):
-    """The bare pair sending the same JSON message as ours (no envelope, no workers)."""
-
-    topic = "bench/bare-json"
-
-    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        message = json.loads(msg.payload)
-        self.latencies.append(time.perf_counter() - message["t"])
-        self.received += 1
-        if self.received >= self.expect:
-            self.done.set()
-
-    def publish(self, size: int) -> None:
-        message = {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)}
-        self.pub.publish(self.topic, json.dumps(message), qos=1)
-
-
-class Ours:
-    """A MessageBroker publisher/subscriber pair."""
-
-    def __init__(self, port: int) -> None:
-        self.received = 0
-        self.latencies: list[float] = []
-        self.done = threading.Event()
-        self.expect = 0
-        self._lock = threading.Lock()
-        common: dict[str, Any] = {
-            "host": "127.0.0.1",
-            "port": port,
-            "persistent_session": False,
-            "status": False,
-        }
-        self.sub = MessageBroker("bench-sub", max_pending=100_000, **common)
-        self.pub = MessageBroker("bench-pub", max_pending=100_000, **common)
-        self.sub.subscribe_message("bench/ours", self._on_message)
-
-    def _on_message(self, topic: str, message: Any) -> None:
-        self.latencies.append(time.perf_counter() - message["t"])
-        with self._lock:
-            self.received += 1
-            if self.received >= self.expect:
-                self.done.set()
-
-    def publish(self, size: int) -> None:
-        self.pub.publish_message("bench/ours", {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)})
-
-    def close(self) -> None:
-        self.pub.shutdown(1)
-        self.sub.shutdown(1)
-
-
-def _throughput(pair: Any, count: int, size: int) -> float:
-    pair.received, pair.expect, pair.latencies = 0, count, []
-    pair.done.clear()
-    started = time.perf_counter()
+def _publisher_process(
+    kind: str, port: int, topic: str, count: int, size: int, rate: float, ready: Any, go: Any
+) -> None:
+    publish, close = make_publisher(kind, port, topic)
+    ready.set()
+    go.wait(60)
     for _ in range(count):
-        pair.publish(size)
-    if not pair.done.wait(300):
-        raise SystemExit(f"only {pair.received}/{count} messages arrived")
-    return count / (time.perf_counter() - started)
+        publish(size)
+        if rate:
+            time.sleep(1 / rate)
+    close()
 
 
-def _latency(pair: Any, count: int, size: int, rate: float = 200.0) -> tuple[float, float]:
-    pair.received, pair.expect, pair.latencies = 0, count, []
-    pair.done.clear()
-    for _ in range(count):
-        pair.publish(size)
-        time.sleep(1 / rate)
-    if not pair.done.wait(120):
-        raise SystemExit(f"only {pair.received}/{count} messages arrived")
-    ms = sorted(x * 1000 for x in pair.latencies)
+def _run(sub: Subscriber, port: int, topic: str, count: int, size: int, rate: float, separate: bool) -> float:
+    """Publish ``count`` messages to ``sub``; return messages/s (first publish to last callback)."""
+    sub.reset(count)
+    if separate:
+        ctx = multiprocessing.get_context("spawn")
+        ready, go = ctx.Event(), ctx.Event()
+        proc = ctx.Process(
+            target=_publisher_process, args=(sub.kind, port, topic, count, size, rate, ready, go)
+        )
+        proc.start()
+        if not ready.wait(60):
+            proc.kill()
+            raise SystemExit(f"the {sub.kind} publisher process did not start")
+        started = time.perf_counter()
+        go.set()
+        finished = sub.done.wait(300)
+        elapsed = time.perf_counter() - started
+        proc.join(60)
+    else:
+        publish, close = make_publisher(sub.kind, port, topic)
+        started = time.perf_counter()
+        for _ in range(count):
+            publish(size)
+            if rate:
+                time.sleep(1 / rate)
+        finished = sub.done.wait(300)
+        elapsed = time.perf_counter() - started
+        close()
+    if not finished:
+        raise SystemExit(f"{sub.kind}: only {sub.received}/{count} messages arrived")
+    return count / elapsed
+
+
+def _latency(sub: Subscriber) -> tuple[float, float]:
+    ms = sorted(x * 1000 for x in sub.latencies)
     return statistics.median(ms), ms[int(0.99 * (len(ms) - 1))]
+
+
+def _table(title: str, rows: list[tuple[str, ...]]) -> None:
+    print(f"\n{title}")
+    header = ("measure", "ours", "paho", "paho+json", "vs paho", "vs paho+json")
+    print(f"{header[0]:<26}" + "".join(f"{h:>14}" for h in header[1:]))
+    for name, *values in rows:
+        print(f"{name:<26}" + "".join(f"{v:>14}" for v in values))
 
 
 def main() -> None:
@@ -188,48 +233,47 @@ def main() -> None:
         (100, 3_000 if quick else 20_000, 300 if quick else 1_000),
         (100_000, 300 if quick else 2_000, 200),
     ]
+    layouts = [("separate processes", True), ("one process", False)]
     with tempfile.TemporaryDirectory() as tmp:
         proc, port = _start_mosquitto(Path(tmp))
         try:
-            bare, bare_json, ours = Bare(port), BareJson(port), Ours(port)
-            rows: list[tuple[str, str, str, str, str, str]] = []
-            for size, count, lat_count in cases:
-                label = f"{size // 1000} kB" if size >= 1000 else f"{size} B"
-                tp_bare = max(_throughput(bare, count, size) for _ in range(2))
-                tp_json = max(_throughput(bare_json, count, size) for _ in range(2))
-                tp_ours = max(_throughput(ours, count, size) for _ in range(2))
-                p50_bare, p99_bare = _latency(bare, lat_count, size)
-                p50_json, p99_json = _latency(bare_json, lat_count, size)
-                p50_ours, p99_ours = _latency(ours, lat_count, size)
-                for name, mine, raw, js, higher_better in (
-                    ("QoS 1 msg/s", tp_ours, tp_bare, tp_json, True),
-                    ("p50 latency ms", p50_ours, p50_bare, p50_json, False),
-                    ("p99 latency ms", p99_ours, p99_bare, p99_json, False),
-                ):
-                    fmt = "{:,.0f}" if higher_better else "{:.2f}"
-                    ratio_raw = mine / raw if higher_better else raw / mine
-                    ratio_json = mine / js if higher_better else js / mine
-                    rows.append(
-                        (
-                            f"{label} {name}",
-                            fmt.format(mine),
-                            fmt.format(raw),
-                            fmt.format(js),
-                            f"{ratio_raw:.2f}",
-                            f"{ratio_json:.2f}",
+            for layout, separate in layouts:
+                topics = {kind: f"bench/{layout[:3]}/{kind.replace('+', '-')}" for kind in KINDS}
+                subs = {kind: Subscriber(kind, port, topics[kind]) for kind in KINDS}
+                rows: list[tuple[str, ...]] = []
+                for size, count, lat_count in cases:
+                    label = f"{size // 1000} kB" if size >= 1000 else f"{size} B"
+                    tp: dict[str, float] = {}
+                    lat: dict[str, tuple[float, float]] = {}
+                    for kind, sub in subs.items():
+                        topic = topics[kind]
+                        tp[kind] = max(_run(sub, port, topic, count, size, 0, separate) for _ in range(2))
+                    for kind, sub in subs.items():
+                        topic = topics[kind]
+                        _run(sub, port, topic, lat_count, size, 200.0, separate)
+                        lat[kind] = _latency(sub)
+                    for name, values, higher_better in (
+                        ("QoS 1 msg/s", dict(tp), True),
+                        ("p50 latency ms", {k: v[0] for k, v in lat.items()}, False),
+                        ("p99 latency ms", {k: v[1] for k, v in lat.items()}, False),
+                    ):
+                        fmt = "{:,.0f}" if higher_better else "{:.2f}"
+                        mine = values["ours"]
+                        baselines = (values["paho"], values["paho+json"])
+                        ratios = [mine / b if higher_better else b / mine for b in baselines]
+                        rows.append(
+                            (
+                                f"{label} {name}",
+                                *(fmt.format(values[k]) for k in KINDS),
+                                *(f"{r:.2f}" for r in ratios),
+                            )
                         )
-                    )
-            bare_json.close()
-            ours.close()
-            bare.close()
+                for sub in subs.values():
+                    sub.close()
+                _table(f"MQTT through local mosquitto, {layout} ({'quick' if quick else 'full'} run)", rows)
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"\nMQTT through local mosquitto ({'quick' if quick else 'full'} run)")
-    header = ("measure", "ours", "paho", "paho+json", "vs paho", "vs paho+json")
-    print(f"{header[0]:<26}" + "".join(f"{h:>14}" for h in header[1:]))
-    for name, *values in rows:
-        print(f"{name:<26}" + "".join(f"{v:>14}" for v in values))
     print("ratio > 1: ours is better (throughput ours/baseline, latency baseline/ours)")
 
 

@@ -170,6 +170,62 @@ def test_order_kept_under_latency_and_refused_reconnects_recover(
         assert sorted(got.seen) == list(range(300))
 
 
+def test_batched_acknowledgements_are_sent_when_traffic_stops(
+    mosquitto: Mosquitto, make_broker: Any, tmp_path: Any
+) -> None:
+    # Fast callbacks' acknowledgements are batched; once the burst is over they must all
+    # reach the broker without further traffic or a clean shutdown: a process killed a
+    # moment later gets none of those messages again.
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from iot_servers import MQTT_PASSWORD, MQTT_USER
+
+    out = tmp_path / "handled.txt"
+    script = textwrap.dedent(
+        f"""
+        from braingeneers.iot.messaging import MessageBroker
+        mb = MessageBroker("batch-sub", host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
+                           password={MQTT_PASSWORD!r}, workers=1)
+        f = open({str(out)!r}, "a", buffering=1)
+        mb.subscribe_message("batch/topic", lambda topic, message: f.write(f"{{message}}\\n"))
+        print("ready", flush=True)
+        import time
+        time.sleep(120)
+        """
+    )
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        return proc
+
+    def handled() -> list[int]:
+        return [int(x) for x in out.read_text().split()] if out.exists() else []
+
+    first = start()
+    second = None
+    try:
+        pub = make_broker("batch-pub")
+        for i in range(500):
+            pub.publish_message("batch/topic", i)
+        assert wait_until(lambda: len(handled()) >= 500, 30)
+        time.sleep(0.5)  # far longer than the batching delay
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        second = start()  # same name: same persistent session, which must hold nothing
+        time.sleep(2)
+        assert sorted(handled()) == list(range(500))
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
 def test_messages_queued_for_callbacks_survive_a_subscriber_crash(
     mosquitto: Mosquitto, make_broker: Any, tmp_path: Any
 ) -> None:

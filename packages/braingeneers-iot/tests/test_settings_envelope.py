@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from iot_servers import wait_until
 
 from braingeneers.core.errors import ConfigError, FormatError
 from braingeneers.iot.callbacks import CallbackExecutor
@@ -184,6 +185,22 @@ def test_executor_submit_waits_when_full_instead_of_dropping() -> None:
     assert executor.wait_idle(5)
     assert done == [1, 2]
     executor.shutdown()
+
+
+def test_executor_calls_on_idle_before_each_sleep() -> None:
+    ran: list[int] = []
+    idle: list[int] = []
+    executor = CallbackExecutor(
+        workers=1, queue_size=100, linger=0.001, on_idle=lambda: idle.append(len(ran))
+    )
+    for i in range(20):
+        executor.submit("k", ran.append, i)
+    assert wait_until(lambda: idle and idle[-1] == 20, 5)  # went idle only after the whole burst
+    assert len(idle) < 10  # not once per message (a first idle may come before the burst)
+    executor.submit("k", ran.append, 20)
+    assert wait_until(lambda: idle[-1] == 21, 5)  # every sleep is preceded by the hook
+    executor.shutdown()
+    assert ran == list(range(21))
 
 
 def _raise(i: int) -> None:

@@ -15,6 +15,15 @@ never returns therefore eventually stalls delivery; the stall is logged, never s
 
 An exception raised by a callback is logged with its traceback and counted; the worker
 goes on with the next message.
+
+Batching
+--------
+A worker that runs out of messages waits ``linger`` seconds (twice) for more before it
+goes to sleep, and calls ``on_idle`` just before sleeping. Under a steady stream it thus
+takes messages in small batches instead of being woken for each one: in CPython every
+wake-up costs GIL hand-offs with the network thread, which cut throughput by a third in
+the benchmark. A message that arrives while its worker lingers waits at most ``linger``
+(0.5 ms by default); one that arrives while it sleeps wakes it at once.
 """
 
 from __future__ import annotations
@@ -45,13 +54,28 @@ class CallbackExecutor:
         Messages each worker may hold before :meth:`submit` waits.
     name
         Prefix of the worker threads' names.
+    linger
+        Seconds an idle worker waits for more work (twice) before it sleeps; 0 sleeps at once.
+    on_idle
+        Called on a worker thread each time that worker is about to sleep (exceptions are
+        logged).
     """
 
-    def __init__(self, workers: int = 4, queue_size: int = 1000, name: str = "braingeneers-callback") -> None:
+    def __init__(
+        self,
+        workers: int = 4,
+        queue_size: int = 1000,
+        name: str = "braingeneers-callback",
+        linger: float = 0.0005,
+        on_idle: Callable[[], object] | None = None,
+    ) -> None:
         if workers < 1 or queue_size < 1:
             raise ValueError("workers and queue_size must be at least 1")
         self.errors = 0
         self.queue_size = queue_size
+        self._linger_polls = 2 if linger > 0 else 0
+        self._linger = linger
+        self._on_idle = on_idle
         # A C-level SimpleQueue per worker, bounded by a semaphore of free slots: a slot is
         # taken by submit and given back when the callback has returned.
         self._queues: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
@@ -87,8 +111,22 @@ class CallbackExecutor:
 
     def _work(self, index: int) -> None:
         q, slots = self._queues[index], self._slots[index]
+        idle = 0
         while True:
-            item = q.get()
+            try:
+                item = q.get_nowait()
+            except queue.Empty:
+                if idle < self._linger_polls:
+                    idle += 1
+                    time.sleep(self._linger)
+                    continue
+                if self._on_idle is not None:
+                    try:
+                        self._on_idle()
+                    except Exception:
+                        logger.exception("idle hook %s raised", _name(self._on_idle))
+                item = q.get()
+            idle = 0
             if item is _STOP:
                 return
             fn, args = item

@@ -22,7 +22,9 @@ Delivery contract (QoS 1, the default):
   a time: those are redelivered to the restarted process if this one dies. Messages
   beyond that are acknowledged when handed to the callback workers, so slow callbacks
   never fill the broker's in-flight window (mosquitto 20, EMQX 32 by default) and starve
-  the other subscriptions.
+  the other subscriptions. Acknowledgements after callbacks go out in batches: on the
+  network thread with its next message, or from a worker about to go idle (see
+  :mod:`braingeneers.iot.callbacks`), and all of them before a clean disconnect.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ _Job = tuple[str, MessageCallback, str, Any, _Ack]
 # CONNACK / DISCONNECT reason codes (MQTT 5) that mean "do not retry".
 _AUTH_CODES = {134, 135}  # bad user name or password, not authorized
 _TAKEN_OVER = 142  # session taken over
+_ACK_DELAY = 0.001  # longest wait of a finished message's acknowledgement in a batch (s)
+_ACK_BATCH = 16  # most acknowledgements held in a batch
 _MARKER_SID = 268_435_455  # the largest subscription identifier, reserved for the instance marker
 
 MARKER_TOPIC = "braingeneers/clients/{client_id}"
@@ -232,8 +236,16 @@ class MqttConnection:
         self.received = 0
         self.duplicates = 0
         self._last_error: str | None = None
+        # Acknowledgements of messages whose callbacks have returned, sent in batches by the
+        # network thread (on its next message) or by a worker about to sleep: a PUBACK sent
+        # from a worker per message would wake the network thread each time.
+        self._done: collections.deque[_Ack] = collections.deque()
+        self._done_since = 0.0
         self._executor = CallbackExecutor(
-            options.workers, options.callback_queue_size, name=f"mqtt-callback-{options.client_id}"
+            options.workers,
+            options.callback_queue_size,
+            name=f"mqtt-callback-{options.client_id}",
+            on_idle=self._flush_done,
         )
 
         client = mqtt.Client(
@@ -463,6 +475,8 @@ class MqttConnection:
             waiter[0].set()
 
     def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        if self._done:
+            self._flush_done()
         self.received += 1
         try:
             topic = msg.topic
@@ -554,7 +568,14 @@ class MqttConnection:
             self._executor.submit(key, self._run, callback, topic, body, ack)
 
     def _run(self, callback: MessageCallback, topic: str, body: Any, ack: _Ack) -> None:
-        """Run one callback on a worker, then acknowledge the message if it was the last one."""
+        """Run one callback on a worker, then acknowledge the message if it was the last one.
+
+        The acknowledgement joins a batch (see ``_done``) unless the callback was slow, the
+        batch is full or its oldest entry waits longer than ``_ACK_DELAY``: after a crash the
+        broker redelivers at most those few recently finished messages besides the one in
+        progress.
+        """
+        started = time.monotonic()
         try:
             callback(topic, body)
         except Exception:
@@ -569,7 +590,25 @@ class MqttConnection:
                 if finished and ack.key is not None and self._active.get(ack.key) is ack:
                     del self._active[ack.key]
             if finished:
-                self._send_acks([ack])
+                now = time.monotonic()
+                if not self._done:
+                    self._done_since = now
+                self._done.append(ack)
+                if (
+                    now - started >= _ACK_DELAY
+                    or now - self._done_since >= _ACK_DELAY
+                    or len(self._done) >= _ACK_BATCH
+                ):
+                    self._flush_done()
+
+    def _flush_done(self) -> None:
+        """Acknowledge the messages whose callbacks have all returned (any thread)."""
+        acks = []
+        with contextlib.suppress(IndexError):
+            while True:
+                acks.append(self._done.popleft())
+        if acks:
+            self._send_acks(acks)
 
     def _send_acks(self, acks: list[_Ack]) -> None:
         """Acknowledge received copies of the current connection (outside the lock)."""
@@ -769,6 +808,7 @@ class MqttConnection:
             return
         deadline = time.monotonic() + timeout
         if self._fatal is None and self.is_connected:
+            self._flush_done()  # before DISCONNECT, or the broker sends them again next session
             if self.options.status_topic:
                 self._client.publish(
                     self.options.status_topic, self._status("offline", "shutdown"), qos=1, retain=True
