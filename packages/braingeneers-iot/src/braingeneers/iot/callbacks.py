@@ -18,12 +18,13 @@ goes on with the next message.
 
 Batching
 --------
-A worker that runs out of messages waits ``linger`` seconds (twice) for more before it
-goes to sleep, and calls ``on_idle`` just before sleeping. Under a steady stream it thus
-takes messages in small batches instead of being woken for each one: in CPython every
-wake-up costs GIL hand-offs with the network thread, which cut throughput by a third in
-the benchmark. A message that arrives while its worker lingers waits at most ``linger``
-(0.5 ms by default); one that arrives while it sleeps wakes it at once.
+A worker calls ``on_idle`` each time it runs out of messages, before it waits for more.
+Under a steady stream (it was woken again within ``linger`` of going idle) it first pauses
+for ``linger`` seconds and then takes what arrived meanwhile as one batch, instead of
+being woken for each message: in CPython every wake-up costs GIL hand-offs with the
+network thread, which cost a third of the throughput in the benchmark. A message that
+arrives during such a pause waits at most ``linger`` (2 ms by default); at lower rates a
+message wakes its worker at once.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class CallbackExecutor:
     name
         Prefix of the worker threads' names.
     linger
-        Seconds an idle worker waits for more work (twice) before it sleeps; 0 sleeps at once.
+        Seconds an idle worker pauses to gather a batch while messages arrive faster than
+        that; 0 never pauses.
     on_idle
         Called on a worker thread each time that worker is about to sleep (exceptions are
         logged).
@@ -66,14 +68,13 @@ class CallbackExecutor:
         workers: int = 4,
         queue_size: int = 1000,
         name: str = "braingeneers-callback",
-        linger: float = 0.0005,
+        linger: float = 0.002,
         on_idle: Callable[[], object] | None = None,
     ) -> None:
         if workers < 1 or queue_size < 1:
             raise ValueError("workers and queue_size must be at least 1")
         self.errors = 0
         self.queue_size = queue_size
-        self._linger_polls = 2 if linger > 0 else 0
         self._linger = linger
         self._on_idle = on_idle
         # A C-level SimpleQueue per worker, bounded by a semaphore of free slots: a slot is
@@ -111,22 +112,23 @@ class CallbackExecutor:
 
     def _work(self, index: int) -> None:
         q, slots = self._queues[index], self._slots[index]
-        idle = 0
+        steady = False  # woken again soon after the last wait: gather batches
         while True:
             try:
                 item = q.get_nowait()
             except queue.Empty:
-                if idle < self._linger_polls:
-                    idle += 1
-                    time.sleep(self._linger)
-                    continue
                 if self._on_idle is not None:
                     try:
                         self._on_idle()
                     except Exception:
                         logger.exception("idle hook %s raised", _name(self._on_idle))
+                if steady:
+                    steady = False
+                    time.sleep(self._linger)
+                    continue
+                waited = time.monotonic()
                 item = q.get()
-            idle = 0
+                steady = self._linger > 0 and time.monotonic() - waited < self._linger
             if item is _STOP:
                 return
             fn, args = item
