@@ -59,8 +59,8 @@ class CallbackExecutor:
         Seconds an idle worker pauses to gather a batch while messages arrive faster than
         that; 0 never pauses.
     on_idle
-        Called on a worker thread each time that worker is about to sleep (exceptions are
-        logged).
+        Called on a worker thread each time that worker runs out of messages, before it
+        pauses or waits for more (exceptions are logged).
     """
 
     def __init__(

@@ -184,7 +184,7 @@ class PublishHandle:
 class _Subscription:
     filter: str
     callback: MessageCallback
-    sub_id: int  # 0: sent without a subscription identifier (an exact topic, see _needs_sub_id)
+    sub_id: int  # 0: subscribed without a subscription identifier (see _register)
     qos: int
 
 
