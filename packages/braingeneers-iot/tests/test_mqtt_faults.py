@@ -7,9 +7,14 @@ none lost, none twice.
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,119 +175,96 @@ def test_order_kept_under_latency_and_refused_reconnects_recover(
         assert sorted(got.seen) == list(range(300))
 
 
-def test_batched_acknowledgements_are_sent_when_traffic_stops(
-    mosquitto: Mosquitto, make_broker: Any, tmp_path: Any
-) -> None:
-    # Fast callbacks' acknowledgements are batched; once the burst is over they must all
-    # reach the broker without further traffic or a clean shutdown: a process killed a
-    # moment later gets none of those messages again.
-    import os
-    import subprocess
-    import sys
-    import textwrap
+class _SubscriberProcess:
+    """A subscriber in its own process, named ``name``, writing each message it handles to a file.
 
-    from iot_servers import MQTT_PASSWORD, MQTT_USER
+    Every instance with the same name shares one persistent session, so starting a second
+    one after SIGKILLing the first shows what the broker still held for it.
+    """
 
-    out = tmp_path / "handled.txt"
-    script = textwrap.dedent(
-        f"""
-        from braingeneers.iot.messaging import MessageBroker
-        mb = MessageBroker("batch-sub", host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
-                           password={MQTT_PASSWORD!r}, workers=1)
-        f = open({str(out)!r}, "a", buffering=1)
-        mb.subscribe_message("batch/topic", lambda topic, message: f.write(f"{{message}}\\n"))
-        print("ready", flush=True)
-        import time
-        time.sleep(120)
-        """
-    )
+    def __init__(self, mosquitto: Mosquitto, out: Path, name: str, topic: str, delay: float, **options: Any):
+        from iot_servers import MQTT_PASSWORD, MQTT_USER
 
-    def start() -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        self.out = out
+        self.script = textwrap.dedent(
+            f"""
+            import time
+            from braingeneers.iot.messaging import MessageBroker
+            mb = MessageBroker({name!r}, host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
+                               password={MQTT_PASSWORD!r}, **{options!r})
+            def handle(topic, message):
+                time.sleep({delay!r})
+                with open({str(out)!r}, "a") as f:
+                    f.write(f"{{message}}\\n")
+            mb.subscribe_message({topic!r}, handle)
+            print("ready", flush=True)
+            time.sleep(120)
+            """
+        )
+        self.procs: list[subprocess.Popen[str]] = []
+
+    def start(self) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", self.script], stdout=subprocess.PIPE, text=True)
+        self.procs.append(proc)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         return proc
 
-    def handled() -> list[int]:
-        return [int(x) for x in out.read_text().split()] if out.exists() else []
+    def handled(self) -> list[int]:
+        return [int(x) for x in self.out.read_text().split()] if self.out.exists() else []
 
-    first = start()
-    second = None
-    try:
-        pub = make_broker("batch-pub")
-        for i in range(500):
-            pub.publish_message("batch/topic", i)
-        assert wait_until(lambda: len(handled()) >= 500, 30)
-        time.sleep(0.5)  # far longer than the batching delay
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        second = start()  # same name: same persistent session, which must hold nothing
-        time.sleep(2)
-        assert sorted(handled()) == list(range(500))
-    finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
+    def kill(self, proc: subprocess.Popen[str]) -> None:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
 
 
-def test_messages_queued_for_callbacks_survive_a_subscriber_crash(
-    mosquitto: Mosquitto, make_broker: Any, tmp_path: Any
+def test_batched_acknowledgements_are_sent_when_traffic_stops(
+    mosquitto: Mosquitto, make_broker: Any, tmp_path: Path
 ) -> None:
-    import os
-    import subprocess
-    import sys
-    import textwrap
-
-    from iot_servers import MQTT_PASSWORD, MQTT_USER
-
-    out = tmp_path / "handled.txt"
-    script = textwrap.dedent(
-        f"""
-        import time
-        from braingeneers.iot.messaging import MessageBroker
-        mb = MessageBroker("crash-sub", host="127.0.0.1", port={mosquitto.port}, username={MQTT_USER!r},
-                           password={MQTT_PASSWORD!r}, workers=1, max_unacked=80)
-        def handle(topic, message):
-            time.sleep(0.05)
-            with open({str(out)!r}, "a") as f:
-                f.write(f"{{message}}\\n")
-        mb.subscribe_message("crash/topic", handle)
-        print("ready", flush=True)
-        time.sleep(120)
-        """
-    )
-
-    def start() -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        return proc
-
-    def handled() -> list[int]:
-        return [int(x) for x in out.read_text().split()] if out.exists() else []
-
-    first = start()
+    # Fast callbacks' acknowledgements are batched; once the burst is over they must all
+    # reach the broker without further traffic or a clean shutdown: a process killed a
+    # moment later gets none of those messages again.
+    sub = _SubscriberProcess(mosquitto, tmp_path / "handled.txt", "batch-sub", "batch/topic", 0.0, workers=1)
     try:
+        first = sub.start()
+        pub = make_broker("batch-pub")
+        for i in range(500):
+            pub.publish_message("batch/topic", i)
+        assert wait_until(lambda: len(sub.handled()) >= 500, 30)
+        time.sleep(0.5)  # far longer than the batching delay
+        sub.kill(first)
+        sub.start()  # same name: same persistent session, which must hold nothing
+        time.sleep(2)
+        assert sorted(sub.handled()) == list(range(500))
+    finally:
+        sub.stop_all()
+
+
+def test_messages_queued_for_callbacks_survive_a_subscriber_crash(
+    mosquitto: Mosquitto, make_broker: Any, tmp_path: Path
+) -> None:
+    sub = _SubscriberProcess(
+        mosquitto, tmp_path / "handled.txt", "crash-sub", "crash/topic", 0.05, workers=1, max_unacked=80
+    )
+    try:
+        first = sub.start()
         pub = make_broker("crash-pub")
         for i in range(60):
             pub.publish_message("crash/topic", i)
-        assert wait_until(lambda: len(handled()) >= 10, 15)
-        os.kill(first.pid, signal.SIGKILL)  # about 50 messages are still queued for the callback
-        first.wait(10)
-        done_before = len(handled())
-        assert done_before < 60
-        second = start()  # same name: same persistent session
-        try:
-            assert wait_until(lambda: set(handled()) == set(range(60)), 30), sorted(
-                set(range(60)) - set(handled())
-            )
-            time.sleep(0.5)
-            assert len(handled()) - 60 <= 2  # at most the message in progress at the crash runs twice
-        finally:
-            second.kill()
-            second.wait(10)
+        assert wait_until(lambda: len(sub.handled()) >= 10, 15)
+        sub.kill(first)  # about 50 messages are still queued for the callback
+        assert len(sub.handled()) < 60
+        sub.start()  # same name: same persistent session
+        assert wait_until(lambda: set(sub.handled()) == set(range(60)), 30), sorted(
+            set(range(60)) - set(sub.handled())
+        )
+        time.sleep(0.5)
+        assert len(sub.handled()) - 60 <= 2  # at most the message in progress at the crash runs twice
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(10)
+        sub.stop_all()
