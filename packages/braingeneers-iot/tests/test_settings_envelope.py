@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -205,3 +206,18 @@ def test_executor_calls_on_idle_before_each_sleep() -> None:
 
 def _raise(i: int) -> None:
     raise ValueError(i)
+
+
+def test_paho_shutdown_race_error_is_dropped_other_paho_errors_are_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from braingeneers.iot.mqtt import paho_logger
+
+    caplog.set_level(logging.DEBUG, logger="braingeneers.iot.paho")
+    paho_logger.error(
+        "Client is not connected. Socket: None). Last known Connection State: MQTT_CS_DISCONNECTED"
+    )
+    paho_logger.error("failed to receive on socket: %s", "[Errno 104] Connection reset by peer")
+    assert [r.getMessage() for r in caplog.records] == [
+        "failed to receive on socket: [Errno 104] Connection reset by peer"
+    ]

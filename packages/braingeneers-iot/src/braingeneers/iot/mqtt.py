@@ -54,6 +54,23 @@ __all__ = ["MqttConnection", "MqttOptions", "PublishHandle"]
 
 logger = logging.getLogger(__name__)
 
+
+class _NotConnectedNoise(logging.Filter):
+    """Drop paho's "Client is not connected" error.
+
+    paho logs it when its loop thread runs once more after ``disconnect()`` closed the
+    socket (a race in every clean shutdown). A real loss of connection is reported by
+    this module's own warnings and handled by the reconnect logic.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client is not connected")
+
+
+paho_logger = logging.getLogger("braingeneers.iot.paho")
+"""The logger paho-mqtt writes to (its per-packet DEBUG lines included)."""
+paho_logger.addFilter(_NotConnectedNoise())
+
 MessageCallback = Callable[[str, Any], object]
 
 
@@ -256,7 +273,7 @@ class MqttConnection:
             manual_ack=True,
         )
         client.suppress_exceptions = True
-        client.enable_logger(logging.getLogger("braingeneers.iot.paho"))
+        client.enable_logger(paho_logger)
         if config.username is not None:
             client.username_pw_set(config.username, config.password)
         if config.tls or config.ca_file or config.cert_file:
