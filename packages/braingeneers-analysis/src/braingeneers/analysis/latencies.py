@@ -15,6 +15,23 @@ __all__ = ["latencies", "latency_matrix"]
 
 
 @jit()
+def _nearest(times: NDArray[np.float64], lo: int, hi: int, j: int, r: float) -> tuple[float, int]:
+    """Return (nearest spike of ``times[lo:hi]`` − ``r``, the cursor ``j`` advanced past spikes < ``r``).
+
+    ``j`` starts where the previous (smaller) reference left it; ties go to the earlier spike.
+    """
+    while j < hi and times[j] < r:
+        j += 1
+    if j == lo:
+        return times[lo] - r, j
+    if j == hi:
+        return times[hi - 1] - r, j
+    before = times[j - 1] - r
+    after = times[j] - r
+    return (after if after < -before else before), j
+
+
+@jit()
 def _nearest_offsets(
     times: NDArray[np.float64],
     offsets: NDArray[np.int64],
@@ -35,17 +52,7 @@ def _nearest_offsets(
             continue
         j = lo
         for m in range(refs.size):
-            r = refs[m]
-            while j < hi and times[j] < r:
-                j += 1
-            if j == lo:
-                out[i, m] = times[lo] - r
-            elif j == hi:
-                out[i, m] = times[hi - 1] - r
-            else:
-                before = times[j - 1] - r
-                after = times[j] - r
-                out[i, m] = after if after < -before else before
+            out[i, m], j = _nearest(times, lo, hi, j, refs[m])
 
 
 @jit()
@@ -64,17 +71,7 @@ def _windowed_offsets(
             continue
         j = lo
         for m in range(refs.size):
-            r = refs[m]
-            while j < hi and times[j] < r:
-                j += 1
-            if j == lo:
-                d = times[lo] - r
-            elif j == hi:
-                d = times[hi - 1] - r
-            else:
-                before = times[j - 1] - r
-                after = times[j] - r
-                d = after if after < -before else before
+            d, j = _nearest(times, lo, hi, j, refs[m])
             if abs(d) <= window:
                 if used == values.size:
                     grown = np.empty(2 * values.size, dtype=np.float64)
