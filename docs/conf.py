@@ -58,7 +58,7 @@ nitpick_ignore = [
     ("py:class", "subprocess.Popen"),
     ("py:class", "datetime"),
     # the type variable of braingeneers.iot.shadows' generic record methods (any Record subclass)
-    ("py:class", "braingeneers.iot.shadows.R"),
+    ("py:class", "braingeneers.iot.records.R"),
     # torch has no intersphinx here; braingeneers.ml signatures name its tensor and dtype types.
     ("py:class", "torch.Tensor"),
     ("py:class", "torch.dtype"),
