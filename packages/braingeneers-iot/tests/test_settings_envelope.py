@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,21 @@ def test_envelope_rejects_unserializable_bodies_and_reuses_ids() -> None:
     with pytest.raises(FormatError):
         encode(float("nan"), "me")
     assert encode("x", "me", message_id="fixed")[0] == "fixed"
+    odd = 'say "hi"\\ü'
+    assert decode(encode("x", "me", message_id=odd)[1]).id == odd
+
+
+def test_envelope_timestamp_is_the_current_utc_time() -> None:
+    before = datetime.now(timezone.utc)
+    stamps = [decode(encode(i, "me")[1]).ts for i in range(3)]
+    after = datetime.now(timezone.utc)
+    for stamp in stamps:
+        assert stamp is not None
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", stamp)
+        parsed = datetime.fromisoformat(stamp)
+        assert parsed.utcoffset() == timedelta(0)
+        assert before - timedelta(microseconds=1) <= parsed <= after + timedelta(microseconds=1)
+    assert stamps == sorted(stamps)
 
 
 def test_seen_ids_is_bounded() -> None:

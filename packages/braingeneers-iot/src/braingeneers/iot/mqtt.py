@@ -451,6 +451,10 @@ class MqttConnection:
             logger.warning("MQTT connection to %s lost (%s); reconnecting", self.config.host, reason)
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+        # paho calls this on its network thread holding its outgoing-message lock, which the
+        # publishing thread needs too: the common case (accepted, nothing recorded) returns first.
+        if reason.value < 0x80 and not self._refusals and mid != self._marker_mid:
+            return
         if mid == self._marker_mid:
             self._marker_mid = None
             self._marker_accepted = not reason.is_failure
@@ -790,9 +794,11 @@ class MqttConnection:
             mid_str, payload = encode(message, self.options.sender, message_id)
         else:
             mid_str, payload = None, encode_bare(message)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == 0:  # MQTT_ERR_SUCCESS: sent, or queued until the in-flight window has room
+            return PublishHandle(info, mid_str, topic, self)
         deadline = time.monotonic() + self.options.pending_timeout
         while True:
-            info = self._client.publish(topic, payload, qos=qos, retain=retain)
             rc = info.rc
             if rc == self._mqtt.MQTT_ERR_SUCCESS or (rc == self._mqtt.MQTT_ERR_NO_CONN and qos > 0):
                 return PublishHandle(info, mid_str, topic, self)
@@ -805,6 +811,7 @@ class MqttConnection:
                         "the broker is unreachable or too slow"
                     )
                 time.sleep(0.01)
+                info = self._client.publish(topic, payload, qos=qos, retain=retain)
                 continue
             if rc == self._mqtt.MQTT_ERR_NO_CONN:
                 raise MessagingError(
