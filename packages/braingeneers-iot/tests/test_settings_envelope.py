@@ -205,7 +205,7 @@ def test_executor_submit_waits_when_full_instead_of_dropping() -> None:
     executor.shutdown()
 
 
-def test_executor_calls_on_idle_before_each_sleep() -> None:
+def test_executor_calls_on_idle_before_each_wait() -> None:
     ran: list[int] = []
     idle: list[int] = []
     executor = CallbackExecutor(
@@ -216,7 +216,7 @@ def test_executor_calls_on_idle_before_each_sleep() -> None:
     assert wait_until(lambda: idle and idle[-1] == 20, 5)  # went idle only after the whole burst
     assert len(idle) < 10  # not once per message (a first idle may come before the burst)
     executor.submit("k", ran.append, 20)
-    assert wait_until(lambda: idle[-1] == 21, 5)  # every sleep is preceded by the hook
+    assert wait_until(lambda: idle[-1] == 21, 5)  # every wait for work is preceded by the hook
     executor.shutdown()
     assert ran == list(range(21))
 

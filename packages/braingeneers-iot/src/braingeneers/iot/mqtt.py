@@ -98,8 +98,7 @@ _Job = tuple[str, MessageCallback, str, Any, _Ack]
 # CONNACK / DISCONNECT reason codes (MQTT 5) that mean "do not retry".
 _AUTH_CODES = {134, 135}  # bad user name or password, not authorized
 _TAKEN_OVER = 142  # session taken over
-_ACK_DELAY = 0.001  # longest wait of a finished message's acknowledgement in a batch (s)
-_ACK_BATCH = 16  # most acknowledgements held in a batch
+_SLOW_CALLBACK = 0.001  # a callback that ran this long (s) is acknowledged by its worker at once
 _MARKER_SID = 268_435_455  # the largest subscription identifier, reserved for the instance marker
 
 MARKER_TOPIC = "braingeneers/clients/{client_id}"
@@ -253,11 +252,11 @@ class MqttConnection:
         self.received = 0
         self.duplicates = 0
         self._last_error: str | None = None
-        # Acknowledgements of messages whose callbacks have returned, sent in batches by the
-        # network thread (on its next message) or by a worker about to sleep: a PUBACK sent
-        # from a worker per message would wake the network thread each time.
+        # Acknowledgements of messages whose callbacks have returned, sent by the network
+        # thread with its next message, or by a worker when it runs out of work (so at most
+        # the executor's linger, 2 ms, after the callback). A PUBACK sent from a worker per
+        # message would make the two threads trade the GIL for every system call.
         self._done: collections.deque[_Ack] = collections.deque()
-        self._done_since = 0.0
         self._executor = CallbackExecutor(
             options.workers,
             options.callback_queue_size,
@@ -591,10 +590,10 @@ class MqttConnection:
     def _run(self, callback: MessageCallback, topic: str, body: Any, ack: _Ack) -> None:
         """Run one callback on a worker, then acknowledge the message if it was the last one.
 
-        The acknowledgement joins a batch (see ``_done``) unless the callback was slow, the
-        batch is full or its oldest entry waits longer than ``_ACK_DELAY``: after a crash the
-        broker redelivers at most those few recently finished messages besides the one in
-        progress.
+        The acknowledgement joins the batch in ``_done`` (sent by the network thread with its
+        next message, or by this worker when it runs out of work) unless the callback was
+        slow: after a crash the broker redelivers at most the messages finished in the last
+        couple of milliseconds besides the one in progress.
         """
         started = time.monotonic()
         try:
@@ -611,15 +610,8 @@ class MqttConnection:
                 if finished and ack.key is not None and self._active.get(ack.key) is ack:
                     del self._active[ack.key]
             if finished:
-                now = time.monotonic()
-                if not self._done:
-                    self._done_since = now
                 self._done.append(ack)
-                if (
-                    now - started >= _ACK_DELAY
-                    or now - self._done_since >= _ACK_DELAY
-                    or len(self._done) >= _ACK_BATCH
-                ):
+                if time.monotonic() - started >= _SLOW_CALLBACK:
                     self._flush_done()
 
     def _flush_done(self) -> None:
