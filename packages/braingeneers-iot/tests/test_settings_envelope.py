@@ -137,6 +137,10 @@ def test_bare_payloads_decode_like_the_legacy_broker() -> None:
     assert decode(b"hello").body == "hello"
     assert decode(b"\xff\xfe").body == b"\xff\xfe"
     assert decode(b"{broken").body == "{broken"
+    assert decode(b'{"a": 1} trailing').body == '{"a": 1} trailing'  # as json.loads: not JSON
+    assert decode(b'{"a": 1}\r\n').body == {"a": 1}
+    assert decode('{"a": 1}\u00a0'.encode()).body == '{"a": 1}\u00a0'
+    assert decode(b"{\xff}").body == b"{\xff}"
     # an object that merely resembles an envelope stays a plain object
     lookalike = {"bg": 2, "id": "x", "ts": "t", "from": "f", "type": "json", "body": 1}
     assert decode(json.dumps(lookalike).encode()).body == lookalike

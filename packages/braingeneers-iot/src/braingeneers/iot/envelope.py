@@ -147,6 +147,7 @@ def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, 
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_scan = json.JSONDecoder().scan_once
 
 
 @functools.lru_cache(maxsize=64)
@@ -186,8 +187,11 @@ def decode(payload: bytes) -> Envelope:
     if payload[:1] != b"{":
         return Envelope(_bare(payload))
     try:
-        doc = json.loads(payload)
-    except ValueError:
+        text = payload.decode("utf-8")
+        doc, end = _scan(text, 0)  # json.loads without its encoding detection and wrappers
+        if end != len(text) and text[end:].strip(" \t\n\r"):
+            raise ValueError("extra data after the JSON object")
+    except (ValueError, StopIteration):  # not UTF-8 / not JSON (the scanner raises StopIteration)
         return Envelope(_bare(payload))
     if not isinstance(doc, dict) or doc.keys() != _KEYS or doc.get("bg") != 1:
         return Envelope(doc)

@@ -617,24 +617,29 @@ class MqttConnection:
     def _flush_done(self) -> None:
         """Acknowledge the messages whose callbacks have all returned (any thread)."""
         acks = []
-        with contextlib.suppress(IndexError):
+        done = self._done
+        try:
             while True:
-                acks.append(self._done.popleft())
+                acks.append(done.popleft())
+        except IndexError:  # emptied (another thread may be flushing too)
+            pass
         if acks:
             self._send_acks(acks)
 
     def _send_acks(self, acks: list[_Ack]) -> None:
         """Acknowledge received copies of the current connection (outside the lock)."""
-        for ack in acks:
-            with self._lock:
-                copies, ack.copies = ack.copies, []
-                generation = self._generation
+        owed: list[tuple[int, int, int]] = []
+        with self._lock:
+            generation = self._generation
+            for ack in acks:
+                owed += ack.copies
+                ack.copies = []
                 if ack.deferred and ack.remaining <= 0:
                     ack.deferred = False
                     self._unacked -= 1
-            for mid, qos, gen in copies:
-                if gen == generation and qos > 0:
-                    self._client.ack(mid, qos)
+        for mid, qos, gen in owed:
+            if gen == generation and qos > 0:
+                self._client.ack(mid, qos)
 
     def _check_marker(self, payload: bytes) -> None:
         """Stop if the retained instance marker of our client id names another, newer instance."""
