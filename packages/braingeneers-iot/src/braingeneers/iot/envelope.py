@@ -35,6 +35,7 @@ import json
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -147,7 +148,8 @@ def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, 
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_scan = json.JSONDecoder().scan_once
+# The C scanner behind json.loads: (value, end index) of the JSON text starting at an index.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=64)
