@@ -79,6 +79,9 @@ class Record:
         ids = self.relations.get(relation, [])
         return ids[0] if ids else None
 
+    def _many(self, relation: str) -> list[int]:
+        return list(self.relations.get(relation, []))
+
 
 @dataclass
 class Thing(Record):
@@ -110,7 +113,7 @@ class Thing(Record):
     @property
     def plates(self) -> list[int]:
         """Ids of every plate the device has held."""
-        return list(self.relations.get("plates", []))
+        return self._many("plates")
 
 
 @dataclass
@@ -122,7 +125,7 @@ class Experiment(Record):
     @property
     def plates(self) -> list[int]:
         """Ids of the experiment's plates."""
-        return list(self.relations.get("plates", []))
+        return self._many("plates")
 
 
 @dataclass
@@ -144,17 +147,17 @@ class Plate(Record):
     @property
     def wells(self) -> list[int]:
         """Ids of the plate's wells."""
-        return list(self.relations.get("wells", []))
+        return self._many("wells")
 
     @property
     def experiments(self) -> list[int]:
         """Ids of the plate's experiments."""
-        return list(self.relations.get("experiments", []))
+        return self._many("experiments")
 
     @property
     def interaction_things(self) -> list[int]:
         """Ids of the devices that have held the plate."""
-        return list(self.relations.get("interaction_things", []))
+        return self._many("interaction_things")
 
 
 @dataclass
@@ -171,7 +174,7 @@ class Well(Record):
     @property
     def samples(self) -> list[int]:
         """Ids of the samples in the well."""
-        return list(self.relations.get("samples", []))
+        return self._many("samples")
 
 
 @dataclass
