@@ -585,3 +585,47 @@ def test_slow_subscription_burst_cannot_starve_other_subscriptions(make_broker: 
     release.set()
     assert wait_until(lambda: len(slow_seen) == 150, 20)
     assert slow_seen == list(range(150))
+
+
+def test_waiting_packets_are_read_in_bursts_and_acknowledged_together(make_broker: Any) -> None:
+    # While the subscriber's network thread is held at its first message, the broker's
+    # in-flight window (100 in the fixture) fills its socket. Released, the thread reads
+    # them in bursts (not one select() each) and acknowledges each message exactly once,
+    # many PUBACKs per write.
+    from braingeneers.iot import paho_client
+
+    assert paho_client.FAST_PATH, "the installed paho-mqtt lacks the internals BurstClient uses"
+    sub = make_broker("sub-burst")
+    got = sub.subscribe_message("burst")
+    conn = sub.mqtt_connection
+    client = conn._client
+    per_read: list[int] = []
+    acked: list[int] = []
+    read_done, ack_many = client.on_read_done, client.ack_many
+    last = conn.received
+
+    def counting_read_done() -> None:
+        nonlocal last
+        per_read.append(conn.received - last)
+        last = conn.received
+        read_done()
+
+    def recording_ack_many(mids: Any) -> None:
+        mids = list(mids)
+        acked.append(len(mids))
+        ack_many(mids)
+
+    client.on_read_done = counting_read_done
+    client.ack_many = recording_ack_many  # type: ignore[method-assign]
+    pub = make_broker("pub-burst")
+    with conn._lock:  # the network thread stops in its first message's routing
+        handles = [pub.publish_message("burst", i) for i in range(200)]
+        assert all(handle.wait(10) for handle in handles)  # every one is at the broker
+        time.sleep(0.3)  # and the first 100 are on the subscriber's socket
+    assert [got.get(timeout=10)[1] for _ in range(200)] == list(range(200))
+    assert wait_until(lambda: sum(acked) >= 200, 10)
+    time.sleep(0.3)
+    assert sum(acked) == 200  # every message acknowledged once
+    assert max(per_read) >= 32, per_read  # one read call took the waiting packets
+    assert max(acked) >= 32, acked  # and their PUBACKs went out together
+    assert conn.callback_errors == 0

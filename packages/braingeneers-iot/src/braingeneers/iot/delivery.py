@@ -22,9 +22,8 @@ from braingeneers.iot.callbacks import CallbackExecutor, _name
 from braingeneers.iot.envelope import Envelope, SeenIds
 
 if TYPE_CHECKING:
-    import paho.mqtt.client as mqtt
-
     from braingeneers.iot.mqtt import MqttOptions
+    from braingeneers.iot.paho_client import BurstClient
 
 __all__ = ["Delivery", "MessageCallback"]
 
@@ -77,7 +76,7 @@ class Delivery:
     options: MqttOptions
     duplicates: int
     _lock: threading.RLock
-    _client: mqtt.Client
+    _client: BurstClient
     _mqtt: Any  # the paho.mqtt.client module
     _generation: int
     _subs: dict[str, _Subscription]
@@ -158,8 +157,8 @@ class Delivery:
     def _run(self, callback: MessageCallback, topic: str, body: Any, ack: _Ack) -> None:
         """Run one callback on a worker, then acknowledge the message if it was the last one.
 
-        The acknowledgement joins the batch in ``_done`` (sent by the network thread with its
-        next message, or by this worker when it runs out of work) unless the callback was
+        The acknowledgement joins the batch in ``_done`` (sent by the network thread after
+        its next read, or by this worker when it runs out of work) unless the callback was
         slow: after a crash the broker redelivers at most the messages finished in the last
         couple of milliseconds besides the one in progress.
         """
@@ -205,6 +204,13 @@ class Delivery:
                 if ack.deferred and ack.remaining <= 0:
                     ack.deferred = False
                     self._unacked -= 1
+        pubacks = []
         for mid, qos, gen in owed:
-            if gen == generation and qos > 0:
+            if gen != generation:
+                continue
+            if qos == 1:
+                pubacks.append(mid)
+            elif qos == 2:
                 self._client.ack(mid, qos)
+        if pubacks:
+            self._client.ack_many(pubacks)  # one write for the whole batch

@@ -22,8 +22,9 @@ Delivery contract (QoS 1, the default):
   a time: those are redelivered to the restarted process if this one dies. Messages
   beyond that are acknowledged when handed to the callback workers, so slow callbacks
   never fill the broker's in-flight window (mosquitto 20, EMQX 32 by default) and starve
-  the other subscriptions. Acknowledgements after callbacks go out in batches: on the
-  network thread with its next message, or from a worker about to go idle (see
+  the other subscriptions. Acknowledgements go out in batches, each as one write: on the
+  network thread at the end of each burst of packets it reads
+  (:mod:`braingeneers.iot.paho_client`), or from a worker about to go idle (see
   :mod:`braingeneers.iot.callbacks`), and all of them before a clean disconnect.
 """
 
@@ -220,10 +221,12 @@ class MqttConnection(Delivery):
         self.received = 0
         self.duplicates = 0
         self._last_error: str | None = None
-        # Acknowledgements of messages whose callbacks have returned, sent by the network
-        # thread with its next message, or by a worker when it runs out of work (so at most
-        # the executor's linger, 2 ms, after the callback). A PUBACK sent from a worker per
-        # message would make the two threads trade the GIL for every system call.
+        # Acknowledgements owed to the broker: of messages whose callbacks have returned and
+        # of messages acknowledged on hand-off. The network thread sends them at the end of
+        # each read burst, a worker when it runs out of work (so at most the executor's
+        # linger, 2 ms, after the callback), each time as one write (BurstClient.ack_many).
+        # A PUBACK sent from a worker per message would make the two threads trade the GIL
+        # for every system call.
         self._done: collections.deque[_Ack] = collections.deque()
         self._executor = CallbackExecutor(
             options.workers,
@@ -232,7 +235,9 @@ class MqttConnection(Delivery):
             on_idle=self._flush_done,
         )
 
-        client = mqtt.Client(
+        from braingeneers.iot.paho_client import BurstClient
+
+        client = BurstClient(
             CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
             protocol=mqtt.MQTTv5,
@@ -263,6 +268,7 @@ class MqttConnection(Delivery):
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
+        client.on_read_done = self._on_read_done
         self._client = client
 
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -462,9 +468,14 @@ class MqttConnection(Delivery):
             waiter[1].extend(failures)
             waiter[0].set()
 
-    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_read_done(self) -> None:
+        # After each read burst of the network thread: the acknowledgements owed so far go
+        # out as one write (those of this burst's messages and of finished callbacks).
         if self._done:
             self._flush_done()
+
+    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # Called by paho inside BurstClient.loop_read, whose on_read_done sends what joins _done here.
         self.received += 1
         try:
             topic = msg.topic
@@ -486,7 +497,7 @@ class MqttConnection(Delivery):
         with self._lock:
             jobs, ack_now = self._route(topic, id_list, envelope, ack)
         if ack_now:
-            self._send_acks([ack])
+            self._done.append(ack)  # acknowledged at the end of this read burst
         self._submit(jobs)
 
     def _check_marker(self, payload: bytes) -> None:
