@@ -49,6 +49,12 @@ nitpick_ignore = [
     ("py:class", "redis.Redis"),
     ("py:class", "mqtt.MQTTMessageInfo"),
     ("py:class", "mqtt.MQTTMessage"),
+    ("py:class", "paho.mqtt.client.Client"),
+    ("py:class", "MQTTErrorCode"),
+    ("py:class", "CallbackAPIVersion"),  # in the signature BurstClient inherits from paho
+    ("py:class", "MQTTProtocolVersion"),
+    ("py:class", "paho.mqtt.enums.MQTTErrorCode"),
+    ("py:class", "collections.abc.Iterable"),
     ("py:class", "datetime.datetime"),
     ("py:class", "datetime.timedelta"),
     ("py:class", "timedelta"),
