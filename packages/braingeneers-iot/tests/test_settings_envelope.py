@@ -158,6 +158,44 @@ def test_envelope_rejects_unserializable_bodies_and_reuses_ids() -> None:
     assert decode(encode("x", "me", message_id=odd)[1]).id == odd
 
 
+class _Label(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"big": 2**70, "small": -(2**63)},  # beyond orjson's 64 bits: json writes it
+        {1: "a", None: "b", 2.5: "c"},  # non-string keys: converted as json does
+        {"label": _Label("x")},  # a str subclass
+        {"x": [1.5, 1e16, 1e-7, -0.0, "null in a string"]},
+        {"pad": "x" * 100_000, "t": 1.25},
+        ["ü✓ \u2028", '"quoted" \\ and\ncontrol\x01'],
+    ],
+)
+def test_envelope_body_json_matches_the_standard_encoder(body: Any) -> None:
+    # The body is written by orjson where it agrees with json and by json elsewhere; either
+    # way it decodes to what json.loads(json.dumps(body)) gives.
+    payload = encode(body, "me")[1]
+    assert json.loads(payload)["body"] == json.loads(json.dumps(body))
+    assert decode(payload).body == json.loads(json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        float("inf"),
+        {"values": [1.0, float("nan")]},  # orjson alone would write null here
+        {"when": datetime(2026, 1, 1)},
+        {"s": "lone \ud800 surrogate"},
+        {"a": {1, 2}},
+    ],
+)
+def test_envelope_refuses_what_json_refuses(body: Any) -> None:
+    with pytest.raises(FormatError, match="not JSON-serializable"):
+        encode(body, "me")
+
+
 def test_envelope_timestamp_is_the_current_utc_time() -> None:
     before = datetime.now(timezone.utc)
     stamps = [decode(encode(i, "me")[1]).ts for i in range(3)]

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from braingeneers.core.errors import FormatError
 
 __all__ = ["Envelope", "SeenIds", "decode", "encode", "encode_bare"]
@@ -135,19 +137,41 @@ def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, 
     else:
         kind, value = "json", body
     try:
-        body_text = _dumps(value)
-    except (TypeError, ValueError) as exc:
+        body_json = _body_json(value)
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError (lone surrogates) included
         raise _not_json(body, exc) from None
     # The fixed keys are formatted directly (the same bytes json.dumps would give, in half
-    # the time); every value that is not a known-safe literal goes through json.
-    text = (
-        f'{{"bg":1,"id":{mid_json},"ts":"{utc_stamp()}",'
-        f'"from":{_sender_json(sender)},"type":"{kind}","body":{body_text}}}'
+    # the time); every value that is not a known-safe literal goes through a JSON encoder.
+    head = (
+        f'{{"bg":1,"id":{mid_json},"ts":"{utc_stamp()}","from":{_sender_json(sender)},"type":"{kind}","body":'
     )
-    return mid, text.encode("utf-8")
+    return mid, b"".join((head.encode("utf-8"), body_json, b"}"))
+
+
+def _body_json(value: Any) -> bytes:
+    """Return ``value`` as UTF-8 JSON: what the standard encoder accepts, as it would.
+
+    orjson writes a 100 kB string 40 times faster than ``json``, but it differs on a few
+    inputs: it writes NaN and infinities as ``null`` (``json`` here refuses them), and it
+    refuses integers beyond 64 bits, non-string keys, subclasses of built-in types,
+    datetimes and dataclasses, and lone surrogates. Those (and anything that produced a
+    ``null``, ``None`` included) go through ``json``, which accepts or refuses them exactly
+    as before.
+    """
+    try:
+        out = _orjson_dumps(value, option=_ORJSON_STRICT)
+    except TypeError:
+        return _dumps(value).encode("utf-8")
+    if b"null" in out:  # None, or a NaN/infinity orjson turned into null
+        return _dumps(value).encode("utf-8")
+    return out
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_orjson_dumps = orjson.dumps
+_ORJSON_STRICT = (  # hand these to json (see _body_json) instead of orjson's own rendering
+    orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 # The C scanner behind json.loads: (value, end index) of the JSON text starting at an index.
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
