@@ -21,11 +21,10 @@ Batching
 A worker calls ``on_idle`` when it runs out of messages and is about to wait for more
 (not before the short pauses below). Under a steady stream (it was woken again within
 ``linger`` of going idle) it first pauses for ``linger`` seconds and then takes what
-arrived meanwhile as one batch, instead of
-being woken for each message: in CPython every wake-up costs GIL hand-offs with the
-network thread, which cost a third of the throughput in the benchmark. A message that
-arrives during such a pause waits at most ``linger`` (2 ms by default); at lower rates a
-message wakes its worker at once.
+arrived meanwhile as one batch, instead of being woken for each message: in CPython
+every wake-up costs GIL hand-offs with the network thread, which cost a third of the
+throughput in the benchmark. A message that arrives during such a pause waits at most
+``linger`` (2 ms by default); at lower rates a message wakes its worker at once.
 """
 
 from __future__ import annotations

@@ -159,16 +159,15 @@ def _body_json(value: Any) -> bytes:
     as before.
     """
     try:
-        out = _orjson_dumps(value, option=_ORJSON_STRICT)
+        out: bytes | None = orjson.dumps(value, option=_ORJSON_STRICT)
     except TypeError:
-        return _dumps(value).encode("utf-8")
-    if b"null" in out:  # None, or a NaN/infinity orjson turned into null
+        out = None
+    if out is None or b"null" in out:  # b"null": None, or a NaN/infinity orjson turned into null
         return _dumps(value).encode("utf-8")
     return out
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_orjson_dumps = orjson.dumps
 _ORJSON_STRICT = (  # hand these to json (see _body_json) instead of orjson's own rendering
     orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from braingeneers.core.config import CredentialsFile
 from braingeneers.iot.errors import PublishError
-from braingeneers.iot.mqtt import MqttConnection, MqttOptions, PublishHandle, default_client_id
+from braingeneers.iot.mqtt import MqttConnection, MqttOptions, default_client_id
+from braingeneers.iot.publish_handle import PublishHandle
 from braingeneers.iot.settings import MqttConfig, RedisConfig
 
 if TYPE_CHECKING:

@@ -46,6 +46,7 @@ from braingeneers.iot.callbacks import CallbackExecutor
 from braingeneers.iot.delivery import Delivery, MessageCallback, _Ack, _Job, _Subscription
 from braingeneers.iot.envelope import Envelope, SeenIds, decode, encode, encode_bare
 from braingeneers.iot.errors import ClientIdConflictError, MessagingError, PublishError
+from braingeneers.iot.publish_handle import PublishHandle
 from braingeneers.iot.settings import MqttConfig
 
 if TYPE_CHECKING:
@@ -107,70 +108,6 @@ class MqttOptions:
     detect_collisions: bool = True
     orphan_buffer: int = 10_000
     max_unacked: int = 16
-
-
-class PublishHandle:
-    """Tracks one published message until the broker acknowledges it.
-
-    Attributes
-    ----------
-    message_id
-        The envelope id (None for messages sent without an envelope).
-    mid
-        paho's packet id.
-    topic
-        The topic it was published to.
-    """
-
-    def __init__(self, info: mqtt.MQTTMessageInfo, message_id: str | None, topic: str, conn: MqttConnection):
-        self._info = info
-        self._conn = conn
-        self.message_id = message_id
-        self.mid = info.mid
-        self.topic = topic
-
-    def is_published(self) -> bool:
-        """Whether the broker has acknowledged the message (always True for QoS 0 once sent)."""
-        with self._info._condition:
-            return bool(self._info._published)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the broker acknowledges the message.
-
-        Safe to call from inside a subscription callback (callbacks do not run on the
-        network thread).
-
-        Parameters
-        ----------
-        timeout
-            Seconds to wait; None waits as long as it takes.
-
-        Returns
-        -------
-        bool
-            True once acknowledged, False if ``timeout`` passed first (the message stays
-            queued and is still sent after a reconnect).
-
-        Raises
-        ------
-        PublishError
-            The broker refused the message (MQTT 5 PUBACK reason code, e.g. not authorized).
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        cond = self._info._condition
-        with cond:
-            while not self._info._published:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                cond.wait(0.1 if remaining is None else min(remaining, 0.1))
-        refusal = self._conn._publish_refusal(self.mid)
-        if refusal is not None:
-            raise PublishError(f"broker refused the message on {self.topic!r}: {refusal}")
-        return True
-
-    def __repr__(self) -> str:
-        return f"PublishHandle(topic={self.topic!r}, message_id={self.message_id!r}, mid={self.mid})"
 
 
 def _is_pattern(topic_filter: str) -> bool:
@@ -652,12 +589,12 @@ class MqttConnection(Delivery):
             mid_str, payload = None, encode_bare(message)
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == 0:  # MQTT_ERR_SUCCESS: sent, or queued until the in-flight window has room
-            return PublishHandle(info, mid_str, topic, self)
+            return PublishHandle(info, mid_str, topic, self._publish_refusal)
         deadline = time.monotonic() + self.options.pending_timeout
         while True:
             rc = info.rc
             if rc == self._mqtt.MQTT_ERR_SUCCESS or (rc == self._mqtt.MQTT_ERR_NO_CONN and qos > 0):
-                return PublishHandle(info, mid_str, topic, self)
+                return PublishHandle(info, mid_str, topic, self._publish_refusal)
             if rc == self._mqtt.MQTT_ERR_QUEUE_SIZE:
                 self._check()
                 if time.monotonic() >= deadline:

@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
+from braingeneers.iot.mqtt import paho_logger
+
 __all__ = ["BURST", "FAST_PATH", "BurstClient"]
 
 logger = logging.getLogger("braingeneers.iot.mqtt")
-_paho_log = logging.getLogger("braingeneers.iot.paho")  # where paho's own per-packet lines go
 
 BURST = 64
 """Packets one :meth:`BurstClient.loop_read` call may read before paho writes again.
@@ -93,6 +94,6 @@ class BurstClient(mqtt.Client):
         mids = list(mids)
         if not mids:
             return
-        if _paho_log.isEnabledFor(logging.DEBUG):  # paho logs each packet it sends at DEBUG
-            _paho_log.debug("Sending PUBACK x%d (Mids: %s)", len(mids), mids)
+        if paho_logger.isEnabledFor(logging.DEBUG):  # paho logs each packet it sends at DEBUG
+            paho_logger.debug("Sending PUBACK x%d (Mids: %s)", len(mids), mids)
         self._packet_queue(_PUBACK, b"".join([_puback.pack(_PUBACK, 2, mid) for mid in mids]), 0, 0)
