@@ -2,9 +2,9 @@
 
 paho's network thread reads one packet per ``select()`` when it has nothing of its own in
 flight (a subscriber), and writes each acknowledgement with its own ``send()``, after
-waking itself through its socket pair. At a few thousand messages a second that is
-about half the system calls of a receiving client. :class:`BurstClient` changes two
-things, both inside paho's own loop and both with paho's own steps:
+waking itself through its socket pair: several system calls per received message.
+:class:`BurstClient` changes two things, both inside paho's own loop and both with paho's
+own steps:
 
 * :meth:`BurstClient.loop_read` reads every packet already waiting on the socket (up to
   :data:`BURST` before it lets paho write and check the keepalive) and then calls
