@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_str", "loads"]
+__all__ = ["dumps", "loads"]
 
 _json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 # The C scanner behind json.loads: (value, end index) of the JSON text starting at an index.
@@ -69,11 +69,6 @@ def dumps(value: Any) -> bytes:
     if type(value) is not str and (b"null" in out if len(out) < _SMALL_TEXT else _may_hold_nan(value, out)):
         return _json_dumps(value).encode("utf-8")
     return out
-
-
-def dumps_str(value: str) -> str:
-    """Return ``value`` as a JSON string literal (``json``'s text, non-ASCII kept)."""
-    return _json_dumps(value)
 
 
 def loads(data: bytes) -> Any:
