@@ -3,16 +3,18 @@
 paho's network thread reads one packet per ``select()`` when it has nothing of its own in
 flight (a subscriber), and writes each acknowledgement with its own ``send()``, after
 waking itself through its socket pair: several system calls per received message.
-:class:`BurstClient` changes two things, both inside paho's own loop and both with paho's
+:class:`BurstClient` changes three things, all inside paho's own loop and with paho's
 own steps:
 
 * :meth:`BurstClient.loop_read` reads every packet already waiting on the socket (up to
   :data:`BURST` before it lets paho write and check the keepalive) and then calls
   ``on_read_done``; the connection sends the acknowledgements it owes there, so the
   PUBACKs of one burst go out together;
-* :meth:`BurstClient.ack_many` queues the PUBACKs of several QoS 1 messages as one write.
+* :meth:`BurstClient.ack_many` queues the PUBACKs of several QoS 1 messages as one write;
+* packets of 4 kB or more are queued as a ``memoryview``, so paho's ``packet[pos:]`` before
+  each ``send()`` no longer copies the whole packet (one copy fewer per large message).
 
-Both use paho internals (``_packet_read``, ``_loop_rc_handle``, ``_packet_queue``) that
+They use paho internals (``_packet_read``, ``_loop_rc_handle``, ``_packet_queue``) that
 are the same from paho-mqtt 2.0 to 2.2; the package allows ``paho-mqtt<3``, and
 :data:`FAST_PATH` is False (plain paho behaviour, one PUBACK per call of ``ack``) if a
 release no longer has them. The test suite asserts it is True for the paho it installs.
@@ -43,6 +45,7 @@ _INTERNALS = ("_packet_read", "_loop_rc_handle", "_packet_queue")
 FAST_PATH = all(callable(getattr(mqtt.Client, name, None)) for name in _INTERNALS)
 """Whether the installed paho has the internals the burst loop and ``ack_many`` use."""
 
+_VIEW_FROM = 4096  # packets at least this long are queued as memoryviews (see _packet_queue)
 _PUBACK = 0x40
 _puback = struct.Struct("!BBH")  # PUBACK, remaining length 2, packet id: "success" in MQTT 3.1.1 and 5
 
@@ -97,3 +100,17 @@ class BurstClient(mqtt.Client):
         if paho_logger.isEnabledFor(logging.DEBUG):  # paho logs each packet it sends at DEBUG
             paho_logger.debug("Sending PUBACK x%d (Mids: %s)", len(mids), mids)
         self._packet_queue(_PUBACK, b"".join([_puback.pack(_PUBACK, 2, mid) for mid in mids]), 0, 0)
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: mqtt.MQTTMessageInfo | None = None,
+    ) -> MQTTErrorCode:
+        # paho sends packet[pos:] for each write, which copies a bytes or bytearray packet
+        # whole; a memoryview slices without copying (a 100 kB message, one copy fewer).
+        if FAST_PATH and len(packet) >= _VIEW_FROM:
+            packet = memoryview(packet)  # type: ignore[assignment]
+        return super()._packet_queue(command, packet, mid, qos, info)
