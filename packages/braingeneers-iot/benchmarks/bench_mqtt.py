@@ -3,15 +3,22 @@
 For 100-byte and 100 kB payloads at QoS 1 it measures
 
 * throughput: messages/s from the first publish to the last callback (best of 5 rounds that
-  interleave the three clients), publishing as fast
-  as the client allows (both clients: MQTT 5, 100 messages in flight);
+  interleave the four clients), publishing as fast
+  as the client allows (all clients: MQTT 5, 100 messages in flight);
 * latency: p50/p99 publish-to-callback time at a paced 200 messages/s.
 
-"ours" is ``MessageBroker`` (JSON envelope, duplicate suppression, callbacks on worker
-threads, acknowledgement after the callback) publishing a JSON message; "paho" is a bare
-paho-mqtt 2 client whose callback runs on its network thread, sending raw bytes;
-"paho+json" is the same bare client sending the same JSON message as ours (``json.dumps`` /
-``json.loads``, what the legacy broker did). All run against the same broker in the same run.
+Each client sends the same message as its baseline:
+
+* a JSON message, ``{"t": <send time>, "pad": "xxx..."}``: "ours" is ``MessageBroker``
+  (envelope with id, duplicate suppression, callbacks on worker threads, acknowledgement
+  after the callback); "paho+json" is a bare paho-mqtt 2 client that sends it with
+  ``json.dumps`` and reads it with ``json.loads`` in its callback, on its network thread
+  (what the legacy broker did);
+* raw bytes, the send time packed in the first 8: "ours bytes" is ``MessageBroker``
+  publishing ``bytes`` (raw payload, envelope in a user property); "paho bytes" is the
+  bare client publishing the same bytes.
+
+All run against the same broker in the same run.
 
 Two layouts are measured:
 
@@ -50,7 +57,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from braingeneers.core.loopback import free_port, wait_for_port
 from braingeneers.iot.messaging import MessageBroker
 
-KINDS = ("ours", "paho", "paho+json")
+KINDS = ("ours", "paho+json", "ours bytes", "paho bytes")
+PAIRS = (("ours", "paho+json"), ("ours bytes", "paho bytes"))  # (ours, its baseline)
 ROUNDS = 5  # throughput is the best of this many interleaved rounds
 
 
@@ -88,14 +96,17 @@ def _ours(port: int, name: str) -> MessageBroker:
 def make_publisher(kind: str, port: int, topic: str) -> tuple[Callable[[int], None], Callable[[], None]]:
     """Return ``(publish(size), close())`` for one kind of client, connected."""
     name = f"pub-{topic.replace('/', '-')}-{os.getpid()}"
-    if kind == "ours":
+    if kind.startswith("ours"):
         broker = _ours(port, name)
         broker.mqtt_connection  # noqa: B018  (connect now, not on the first publish)
 
         def publish(size: int) -> None:
             broker.publish_message(topic, {"t": time.perf_counter(), "pad": "x" * max(0, size - 40)})
 
-        return publish, lambda: broker.shutdown(10)
+        def publish_bytes(size: int) -> None:
+            broker.publish_message(topic, struct.pack("d", time.perf_counter()) + b"x" * max(0, size - 8))
+
+        return (publish_bytes if kind == "ours bytes" else publish), lambda: broker.shutdown(10)
     client = _bare_client(port, name)
     infos: list[mqtt.MQTTMessageInfo] = []
 
@@ -105,7 +116,7 @@ def make_publisher(kind: str, port: int, topic: str) -> tuple[Callable[[int], No
         client.disconnect()
         client.loop_stop()
 
-    if kind == "paho":
+    if kind == "paho bytes":
 
         def publish(size: int) -> None:
             payload = struct.pack("d", time.perf_counter()) + b"x" * max(0, size - 8)
@@ -131,14 +142,15 @@ class Subscriber:
         self.done = threading.Event()
         self._lock = threading.Lock()
         name = f"sub-{topic.replace('/', '-')}"
-        if kind == "ours":
+        if kind.startswith("ours"):
             self.broker: MessageBroker | None = _ours(port, name)
-            self.broker.subscribe_message(topic, self._on_ours)
+            callback = self._on_ours_bytes if kind == "ours bytes" else self._on_ours
+            self.broker.subscribe_message(topic, callback)
             self.client: mqtt.Client | None = None
         else:
             self.broker = None
             self.client = _bare_client(port, name)
-            self.client.on_message = self._on_raw if kind == "paho" else self._on_json
+            self.client.on_message = self._on_raw if kind == "paho bytes" else self._on_json
             self.client.subscribe(topic, qos=1)
             time.sleep(0.3)
 
@@ -161,6 +173,10 @@ class Subscriber:
     def _on_ours(self, topic: str, message: Any) -> None:
         with self._lock:  # ours may run callbacks of other subscriptions on other workers
             self._count(message["t"])
+
+    def _on_ours_bytes(self, topic: str, message: bytes) -> None:
+        with self._lock:
+            self._count(struct.unpack("d", message[:8])[0])
 
     def close(self) -> None:
         if self.broker is not None:
@@ -221,12 +237,16 @@ def _latency(sub: Subscriber) -> tuple[float, float]:
     return statistics.median(ms), ms[int(0.99 * (len(ms) - 1))]
 
 
+def _slug(kind: str) -> str:
+    return kind.replace("+", "-").replace(" ", "-")
+
+
 def _table(title: str, rows: list[tuple[str, ...]]) -> None:
     print(f"\n{title}")
-    header = ("measure", "ours", "paho", "paho+json", "vs paho", "vs paho+json")
-    print(f"{header[0]:<26}" + "".join(f"{h:>14}" for h in header[1:]))
+    header = ("measure", "ours", "paho+json", "ratio", "ours bytes", "paho bytes", "ratio")
+    print(f"{header[0]:<22}" + "".join(f"{h:>12}" for h in header[1:]))
     for name, *values in rows:
-        print(f"{name:<26}" + "".join(f"{v:>14}" for v in values))
+        print(f"{name:<22}" + "".join(f"{v:>12}" for v in values))
 
 
 def main() -> None:
@@ -240,7 +260,7 @@ def main() -> None:
         proc, port = _start_mosquitto(Path(tmp))
         try:
             for layout, separate in layouts:
-                topics = {kind: f"bench/{layout[:3]}/{kind.replace('+', '-')}" for kind in KINDS}
+                topics = {kind: f"bench/{layout[:3]}/{_slug(kind)}" for kind in KINDS}
                 subs = {kind: Subscriber(kind, port, topics[kind]) for kind in KINDS}
                 rows: list[tuple[str, ...]] = []
                 for size, count, lat_count in cases:
@@ -250,7 +270,8 @@ def main() -> None:
                     # Rounds interleave the kinds (in a rotating order), so a slow spell of a
                     # shared machine hits all of them rather than one kind's every run.
                     for round_ in range(ROUNDS):
-                        for kind in KINDS[round_ % 3 :] + KINDS[: round_ % 3]:
+                        turn = round_ % len(KINDS)
+                        for kind in KINDS[turn:] + KINDS[:turn]:
                             rate = _run(subs[kind], port, topics[kind], count, size, 0, separate)
                             tp[kind] = max(tp.get(kind, 0.0), rate)
                     for kind, sub in subs.items():
@@ -263,23 +284,23 @@ def main() -> None:
                         ("p99 latency ms", {k: v[1] for k, v in lat.items()}, False),
                     ):
                         fmt = "{:,.0f}" if higher_better else "{:.2f}"
-                        mine = values["ours"]
-                        baselines = (values["paho"], values["paho+json"])
-                        ratios = [mine / b if higher_better else b / mine for b in baselines]
-                        rows.append(
-                            (
-                                f"{label} {name}",
-                                *(fmt.format(values[k]) for k in KINDS),
-                                *(f"{r:.2f}" for r in ratios),
-                            )
-                        )
+                        cells = [f"{label} {name}"]
+                        for mine, base in PAIRS:
+                            ratio = values[mine] / values[base]
+                            if not higher_better:
+                                ratio = 1 / ratio
+                            cells += [fmt.format(values[mine]), fmt.format(values[base]), f"{ratio:.2f}"]
+                        rows.append(tuple(cells))
                 for sub in subs.values():
                     sub.close()
                 _table(f"MQTT through local mosquitto, {layout} ({'quick' if quick else 'full'} run)", rows)
         finally:
             proc.terminate()
             proc.wait(10)
-    print("ratio > 1: ours is better (throughput ours/baseline, latency baseline/ours)")
+    print(
+        "ratio > 1: ours is better (throughput ours/baseline, latency baseline/ours); "
+        "each ratio compares clients sending the same message"
+    )
 
 
 if __name__ == "__main__":

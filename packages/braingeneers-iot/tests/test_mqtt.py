@@ -371,6 +371,48 @@ def test_mosquitto_clients_interoperate(mosquitto: Mosquitto, make_broker: Any) 
     assert len(envelope["id"]) == 32
 
 
+def test_bytes_travel_raw_with_the_envelope_in_a_user_property(
+    mosquitto: Mosquitto, make_broker: Any
+) -> None:
+    import paho.mqtt.client as mqtt
+
+    raw = bytes(range(256)) * 3
+    bare: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+    peer = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bare-peer", protocol=mqtt.MQTTv5)
+    peer.username_pw_set(MQTT_USER, MQTT_PASSWORD)
+    peer.on_message = lambda client, userdata, msg: bare.put(msg)
+    peer.connect("127.0.0.1", mosquitto.port)
+    peer.loop_start()
+    try:
+        peer.subscribe("raw/#", qos=1)
+        sub = make_broker("sub-raw")
+        got = sub.subscribe_message("raw/#")
+        pub = make_broker("pub-raw")
+        time.sleep(0.3)
+        handle = pub.publish_message("raw/image", raw, confirm_receipt=True)
+        msg = bare.get(timeout=10)
+        assert msg.payload == raw  # no base64, no JSON: a peer that ignores properties sees the bytes
+        (key, header), *_ = msg.properties.UserProperty
+        assert key == "bg-envelope"
+        assert json.loads(header).keys() == {"bg", "id", "ts", "from", "type"}
+        assert json.loads(header)["type"] == "bytes"
+        assert json.loads(header)["id"] == handle.message_id
+        assert got.get(timeout=10) == ("raw/image", raw)
+
+        # A peer may still send bytes in a base64 JSON envelope; a bogus header is ignored.
+        from braingeneers.iot.envelope import encode
+
+        peer.publish("raw/base64", encode(raw, "peer")[1], qos=1).wait_for_publish(10)
+        assert got.get(timeout=10) == ("raw/base64", raw)
+        props = mqtt.Properties(mqtt.PacketTypes.PUBLISH)
+        props.UserProperty = ("bg-envelope", '{"bg": 1, "type": "text"}')
+        peer.publish("raw/bogus", b"\xff\xfe", qos=1, properties=props).wait_for_publish(10)
+        assert got.get(timeout=10) == ("raw/bogus", b"\xff\xfe")
+    finally:
+        peer.disconnect()
+        peer.loop_stop()
+
+
 def test_publish_while_broker_down_is_queued_not_raised(mosquitto: Mosquitto, make_broker: Any) -> None:
     sub = make_broker("sub-down")
     pub = make_broker("pub-down")

@@ -115,24 +115,28 @@ def test_half_open_link_is_detected_by_keepalive_and_backlog_delivered(
         assert sorted(got.seen) == list(range(21))
 
 
-def test_subscriber_side_redelivery_is_suppressed(mosquitto: Mosquitto, make_broker: Any) -> None:
+@pytest.mark.parametrize("body", ["once", b"\x00raw bytes, envelope in a property"])
+def test_subscriber_side_redelivery_is_suppressed(mosquitto: Mosquitto, make_broker: Any, body: Any) -> None:
     got = Counter()
     with FaultProxy(mosquitto.port) as link:
         sub = make_broker("dup-sub", port=link.port, **fast())
         sub.subscribe_message("dup/sub", got)
         pub = make_broker("dup-sub-pub", **fast())
         link.set_mode("blackhole", direction="up")  # the subscriber's PUBACKs never reach the broker
-        pub.publish_message("dup/sub", "once", confirm_receipt=True)
+        pub.publish_message("dup/sub", body, confirm_receipt=True)
         assert wait_until(lambda: len(got) == 1)
         link.close_all()
         link.set_mode("pass")
         # the persistent session redelivers the unacknowledged message (DUP) after the reconnect
         assert wait_until(lambda: sub.mqtt_connection.duplicates >= 1, 15)
         time.sleep(0.5)
-        assert got.seen == ["once"]
+        assert got.seen == [body]
 
 
-def test_publisher_side_retransmission_is_suppressed(mosquitto: Mosquitto, make_broker: Any) -> None:
+@pytest.mark.parametrize("body", ["once", b"\x00raw bytes, envelope in a property"])
+def test_publisher_side_retransmission_is_suppressed(
+    mosquitto: Mosquitto, make_broker: Any, body: Any
+) -> None:
     got = Counter()
     with FaultProxy(mosquitto.port) as link:
         sub = make_broker("dup-pub-sub", **fast())
@@ -140,7 +144,7 @@ def test_publisher_side_retransmission_is_suppressed(mosquitto: Mosquitto, make_
         pub = make_broker("dup-pub", port=link.port, **fast())
         pub.publish_message("dup/pub", "warmup", confirm_receipt=True)
         link.set_mode("blackhole", direction="down")  # the broker's PUBACK never reaches the publisher
-        handle = pub.publish_message("dup/pub", "once")
+        handle = pub.publish_message("dup/pub", body)
         assert wait_until(lambda: len(got) == 2)
         assert not handle.is_published()
         link.close_all()
@@ -148,7 +152,7 @@ def test_publisher_side_retransmission_is_suppressed(mosquitto: Mosquitto, make_
         assert handle.wait(15)  # paho resent it after the reconnect: a second copy reached the broker
         assert wait_until(lambda: sub.mqtt_connection.duplicates >= 1, 10)
         time.sleep(0.5)
-        assert got.seen == ["warmup", "once"]
+        assert got.seen == ["warmup", body]
 
 
 def test_order_kept_under_latency_and_refused_reconnects_recover(

@@ -16,7 +16,7 @@ from iot_servers import wait_until
 
 from braingeneers.core.errors import ConfigError, FormatError
 from braingeneers.iot.callbacks import CallbackExecutor
-from braingeneers.iot.envelope import SeenIds, decode, encode, encode_bare
+from braingeneers.iot.envelope import Envelope, SeenIds, decode, encode, encode_bare, encode_raw
 from braingeneers.iot.messaging import MessageBroker
 from braingeneers.iot.settings import MqttConfig, RedisConfig
 
@@ -194,6 +194,27 @@ def test_envelope_body_json_matches_the_standard_encoder(body: Any) -> None:
 def test_envelope_refuses_what_json_refuses(body: Any) -> None:
     with pytest.raises(FormatError, match="not JSON-serializable"):
         encode(body, "me")
+
+
+def test_raw_bytes_envelope_round_trips_and_bogus_headers_are_ignored() -> None:
+    raw = bytearray(b"\x89PNG\r\n\x1a\n")
+    mid, payload, header = encode_raw(raw, "picroscope-2")
+    assert payload == raw
+    assert type(payload) is bytes
+    decoded = decode(payload, header)
+    assert (decoded.body, decoded.id, decoded.sender) == (bytes(raw), mid, "picroscope-2")
+    assert encode_raw(b"x", "me", message_id="fixed")[0] == "fixed"
+    good = json.loads(header)
+    for bogus in (
+        "not json",
+        "[1]",
+        json.dumps({**good, "type": "text"}),
+        json.dumps({**good, "bg": 2}),
+        json.dumps({**good, "body": "x"}),
+    ):
+        assert decode(b'{"a": 1}', bogus) == Envelope({"a": 1}), bogus  # the payload decoded on its own
+    with pytest.raises(FormatError, match="not JSON-serializable"):
+        encode_raw(b"x", "lone \ud800")
 
 
 def test_envelope_timestamp_is_the_current_utc_time() -> None:

@@ -21,6 +21,19 @@ A published message becomes one UTF-8 JSON object::
     How ``body`` decodes: ``"json"`` (any JSON value), ``"text"`` (a string, kept a
     string: ``"42"`` stays ``"42"``) or ``"bytes"`` (base64 of the raw bytes).
 
+A ``bytes`` body is sent differently over MQTT 5 (:func:`encode_raw`): the payload is the
+raw bytes themselves and the envelope, without ``body``, travels as JSON in the MQTT 5
+user property :data:`HEADER_PROPERTY`::
+
+    payload:        the bytes, e.g. of a PNG image
+    user property:  bg-envelope = {"bg":1,"id":"5f0c...","ts":"...","from":"picroscope-2",
+                                   "type":"bytes"}
+
+This saves the base64 step (a third more bytes on the wire, and in CPython about 2.5 µs
+to encode and 3.5 µs to decode per kB of body) and lets peers that ignore properties, such as
+``mosquitto_sub`` or the legacy broker, see the bytes unchanged. :func:`decode` reads
+both forms, so a peer may still send a base64 envelope.
+
 Bare payloads from legacy peers (or ``mosquitto_pub``) are decoded as the legacy
 broker did: UTF-8 JSON if it parses, else the UTF-8 text, else the raw ``bytes``. They
 carry no id, so they are never deduplicated.
@@ -41,9 +54,13 @@ from typing import Any
 from braingeneers.core.errors import FormatError
 from braingeneers.iot import json_codec
 
-__all__ = ["Envelope", "SeenIds", "decode", "encode", "encode_bare"]
+__all__ = ["HEADER_PROPERTY", "Envelope", "SeenIds", "decode", "encode", "encode_bare", "encode_raw"]
+
+HEADER_PROPERTY = "bg-envelope"
+"""Name of the MQTT 5 user property that carries the envelope of a raw ``bytes`` payload."""
 
 _KEYS = frozenset({"bg", "id", "ts", "from", "type", "body"})
+_HEADER_KEYS = _KEYS - {"body"}
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,29 @@ def encode(body: Any, sender: str, message_id: str | None = None) -> tuple[str, 
         raise _not_json(body, exc) from None
 
 
+def encode_raw(
+    body: bytes | bytearray | memoryview, sender: str, message_id: str | None = None
+) -> tuple[str, bytes, str]:
+    """Envelope a ``bytes`` body that is sent as the raw payload; return ``(id, payload, header)``.
+
+    ``header`` is the envelope without ``body`` as JSON text, for the MQTT 5 user property
+    :data:`HEADER_PROPERTY`; :func:`decode` given the payload and this header returns
+    the body as ``bytes``.
+
+    Raises
+    ------
+    FormatError
+        ``sender`` or ``message_id`` cannot be written as JSON (a lone surrogate).
+    """
+    mid = message_id or new_id()
+    header = {"bg": 1, "id": mid, "ts": utc_stamp(), "from": sender, "type": "bytes"}
+    try:
+        text = json_codec.dumps(header).decode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise _not_json(header, exc) from None
+    return mid, bytes(body), text
+
+
 def encode_bare(body: Any) -> bytes:
     """Encode ``body`` the legacy way (no envelope): text and bytes raw, anything else JSON."""
     if isinstance(body, str):
@@ -164,8 +204,26 @@ def _bare(payload: bytes) -> Any:
         return payload.decode("utf-8")
 
 
-def decode(payload: bytes) -> Envelope:
-    """Decode a received payload: an envelope if it is one, else a bare legacy message."""
+def decode(payload: bytes, header: str | None = None) -> Envelope:
+    """Decode a received payload: an envelope if it is one, else a bare legacy message.
+
+    Parameters
+    ----------
+    payload
+        The message payload.
+    header
+        The value of the user property :data:`HEADER_PROPERTY`, if the message had one:
+        then ``payload`` is the raw ``bytes`` body (see :func:`encode_raw`). A header that
+        is not a valid envelope is ignored and the payload decoded on its own.
+    """
+    if header is not None:
+        try:
+            head = json.loads(header)
+        except ValueError:
+            head = None
+        if type(head) is dict and head.keys() == _HEADER_KEYS and head["bg"] == 1 and head["type"] == "bytes":
+            mid = head["id"] if isinstance(head["id"], str) and head["id"] else None
+            return Envelope(payload, mid, head["ts"], head["from"])
     doc = _bare(payload)
     if not isinstance(doc, dict) or doc.keys() != _KEYS or doc.get("bg") != 1:
         return Envelope(doc)

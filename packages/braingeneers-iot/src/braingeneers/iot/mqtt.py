@@ -44,13 +44,23 @@ from typing import TYPE_CHECKING, Any
 from braingeneers.core.errors import AuthError
 from braingeneers.iot.callbacks import CallbackExecutor
 from braingeneers.iot.delivery import Delivery, MessageCallback, _Ack, _Job, _Subscription
-from braingeneers.iot.envelope import Envelope, SeenIds, decode, encode, encode_bare
+from braingeneers.iot.envelope import (
+    HEADER_PROPERTY,
+    Envelope,
+    SeenIds,
+    decode,
+    encode,
+    encode_bare,
+    encode_raw,
+)
 from braingeneers.iot.errors import ClientIdConflictError, MessagingError, PublishError
 from braingeneers.iot.publish_handle import PublishHandle
 from braingeneers.iot.settings import MqttConfig
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
+
+    from braingeneers.iot.paho_client import PackedProperties
 
 __all__ = ["MqttConnection", "MqttOptions", "PublishHandle"]
 
@@ -427,7 +437,7 @@ class MqttConnection(Delivery):
                 if msg.qos > 0:
                     client.ack(msg.mid, msg.qos)
                 return
-        envelope = decode(bytes(msg.payload))
+        envelope = decode(bytes(msg.payload), _envelope_header(msg.properties))
         ack = _Ack(envelope.id)
         if msg.qos > 0:
             ack.copies.append((msg.mid, msg.qos, self._generation))
@@ -582,12 +592,18 @@ class MqttConnection(Delivery):
         """Publish ``message`` (see :meth:`~braingeneers.iot.messaging.MessageBroker.publish_message`)."""
         self._check()
         qos = self.options.qos if qos is None else qos
-        if self.options.envelope:
-            mid_str: str | None
-            mid_str, payload = encode(message, self.options.sender, message_id)
+        mid_str: str | None = None
+        properties: PackedProperties | None = None
+        if not self.options.envelope:
+            payload = encode_bare(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):  # raw payload, envelope in a property
+            from braingeneers.iot.paho_client import user_property
+
+            mid_str, payload, header = encode_raw(message, self.options.sender, message_id)
+            properties = user_property(HEADER_PROPERTY, header)
         else:
-            mid_str, payload = None, encode_bare(message)
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+            mid_str, payload = encode(message, self.options.sender, message_id)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if info.rc == 0:  # MQTT_ERR_SUCCESS: sent, or queued until the in-flight window has room
             return PublishHandle(info, mid_str, topic, self._publish_refusal)
         deadline = time.monotonic() + self.options.pending_timeout
@@ -604,7 +620,7 @@ class MqttConnection(Delivery):
                         "the broker is unreachable or too slow"
                     )
                 time.sleep(0.01)
-                info = self._client.publish(topic, payload, qos=qos, retain=retain)
+                info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
                 continue
             if rc == self._mqtt.MQTT_ERR_NO_CONN:
                 raise MessagingError(
@@ -639,6 +655,16 @@ class MqttConnection(Delivery):
         self._closed = True
         self._stop_client()
         self._executor.shutdown(max(0.5, deadline - time.monotonic()))
+
+
+def _envelope_header(properties: Any) -> str | None:
+    """Return the envelope a raw ``bytes`` payload came with (user property ``HEADER_PROPERTY``)."""
+    pairs = getattr(properties, "UserProperty", None) if properties is not None else None
+    if pairs:
+        for key, value in pairs:
+            if key == HEADER_PROPERTY:
+                return str(value)
+    return None
 
 
 def _ignore(topic: str, message: Any) -> None:
