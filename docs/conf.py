@@ -54,6 +54,11 @@ nitpick_ignore = [
     ("py:class", "CallbackAPIVersion"),  # in the signature BurstClient inherits from paho
     ("py:class", "MQTTProtocolVersion"),
     ("py:class", "paho.mqtt.enums.MQTTErrorCode"),
+    ("py:class", "paho.mqtt.client.MQTTMessage"),
+    ("py:class", "paho.mqtt.properties.Properties"),
+    ("py:meth", "paho.mqtt.client.Client.publish"),
+    ("py:meth", "paho.mqtt.properties.Properties.unpack"),
+    ("py:exc", "paho.mqtt.properties.MalformedPacket"),
     ("py:class", "collections.abc.Iterable"),
     ("py:class", "datetime.datetime"),
     ("py:class", "datetime.timedelta"),

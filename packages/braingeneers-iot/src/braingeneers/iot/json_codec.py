@@ -1,6 +1,6 @@
 """JSON as the standard library writes and reads it, at orjson's speed where the two agree.
 
-orjson writes and parses a 100 kB string many times faster than :mod:`json`, but it
+orjson writes and parses a 100 kB string many times faster than ``json``, but it
 differs on a few inputs:
 
 * writing, it renders NaN and infinities as ``null`` (:func:`dumps` refuses them, as
@@ -10,7 +10,7 @@ differs on a few inputs:
 * reading, it reads an integer literal beyond 64 bits as a ``float`` and refuses
   ``NaN``/``Infinity``, lone surrogate escapes and nesting deeper than 1024.
 
-Wherever orjson could differ, these functions hand the value to :mod:`json`, so what is
+Wherever orjson could differ, these functions hand the value to ``json``, so what is
 accepted and what it decodes to never depend on which library did the work. Deciding
 that costs a walk over the containers of the value (not over the characters of its
 strings), so a large string body costs what orjson costs.
@@ -75,7 +75,7 @@ def loads(data: bytes) -> Any:
     """Parse UTF-8 JSON text as ``json.loads`` would.
 
     Integers of any size stay exact ``int``; ``NaN``, ``Infinity`` and lone surrogate
-    escapes are accepted, as :mod:`json` accepts them.
+    escapes are accepted, as ``json`` accepts them.
 
     Raises
     ------
