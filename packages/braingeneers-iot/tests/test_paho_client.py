@@ -66,6 +66,8 @@ def test_decode_publish_gives_what_paho_gives() -> None:
         assert ours.payload == theirs.payload
         assert type(ours.payload) is bytes
         assert str(ours.properties) == str(theirs.properties)
+        assert ours.properties.json() == theirs.properties.json()
+        assert ours.properties.isEmpty() == theirs.properties.isEmpty()
         for name in names:
             assert getattr(ours.properties, name, None) == getattr(theirs.properties, name, None)
 
@@ -92,6 +94,18 @@ def test_malformed_properties_raise_and_drop_the_connection(props: bytes, messag
     client.on_message = lambda c, u, msg: pytest.fail("a malformed packet reached on_message")
     client._in_packet = {"command": 0x32, "packet": packet}  # type: ignore[typeddict-item]
     assert client._handle_publish() == MQTTErrorCode.MQTT_ERR_PROTOCOL
+
+
+def test_truncated_topic_or_packet_identifier_raise() -> None:
+    from paho.mqtt.properties import MQTTException
+
+    for packet, message in [
+        (b"\x00", "without a topic length"),
+        (b"\x00\x09a/b", "shorter than its topic"),
+        (b"\x00\x01a\x00", "shorter than its topic and packet identifier"),
+    ]:
+        with pytest.raises(MQTTException, match=message):
+            decode_publish(0x32, packet)
 
 
 def test_user_property_packs_as_paho_does() -> None:

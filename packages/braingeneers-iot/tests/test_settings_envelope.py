@@ -215,6 +215,8 @@ def test_raw_bytes_envelope_round_trips_and_bogus_headers_are_ignored() -> None:
         assert decode(b'{"a": 1}', bogus) == Envelope({"a": 1}), bogus  # the payload decoded on its own
     with pytest.raises(FormatError, match="not JSON-serializable"):
         encode_raw(b"x", "lone \ud800")
+    with pytest.raises(FormatError, match="more than an MQTT user property holds"):
+        encode_raw(b"x", "me", message_id="i" * 70_000)
 
 
 def test_envelope_timestamp_is_the_current_utc_time() -> None:

@@ -167,15 +167,21 @@ def encode_raw(
     Raises
     ------
     FormatError
-        ``sender`` or ``message_id`` cannot be written as JSON (a lone surrogate).
+        ``sender`` or ``message_id`` cannot be written as JSON (a lone surrogate), or the
+        header is longer than an MQTT string may be (65,535 bytes).
     """
     mid = message_id or new_id()
     header = {"bg": 1, "id": mid, "ts": utc_stamp(), "from": sender, "type": "bytes"}
     try:
-        text = json_codec.dumps(header).decode("utf-8")
+        packed = json_codec.dumps(header)
     except (TypeError, ValueError) as exc:
         raise _not_json(header, exc) from None
-    return mid, bytes(body), text
+    if len(packed) > 0xFFFF:
+        raise FormatError(
+            f"envelope of a bytes message is {len(packed)} bytes, more than an MQTT user property "
+            "holds (65,535): use a shorter message_id and sender name"
+        )
+    return mid, bytes(body), packed.decode("utf-8")
 
 
 def encode_bare(body: Any) -> bytes:

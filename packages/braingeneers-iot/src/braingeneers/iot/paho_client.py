@@ -36,6 +36,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 try:
@@ -193,6 +194,8 @@ def decode_publish(header: int, packet: bytes | bytearray) -> mqtt.MQTTMessage:
     if end < 2:
         raise MalformedPacket("PUBLISH packet without a topic length")
     pos = 2 + ((packet[0] << 8) | packet[1])
+    if pos > end:
+        raise MalformedPacket("PUBLISH packet shorter than its topic")
     topic = bytes(packet[2:pos])
     mid = 0
     if header & 0x06:  # QoS 1 or 2: a packet identifier follows
@@ -228,6 +231,9 @@ def _read_varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     raise MalformedPacket("variable byte integer longer than four bytes")
 
 
+_PUBLISH_TABLES = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+
+
 class ReceivedProperties(Properties):
     """The properties of a received MQTT 5 PUBLISH, read without paho's property machinery.
 
@@ -235,11 +241,18 @@ class ReceivedProperties(Properties):
     property or subscription identifier; this reads the eight PUBLISH properties of MQTT 5
     (section 3.3.2.3) in a few µs. Each one present is an attribute named as paho names
     it, with paho's value: ``SubscriptionIdentifier`` and ``UserProperty`` are lists, the
-    other properties single values. ``str()`` gives paho's text.
+    other properties single values. paho's tables are shared by every instance, so its
+    methods (``str()``, ``json()``, ``isEmpty()``) work as on its own objects.
     """
 
+    packetType = _PUBLISH_TABLES.packetType  # noqa: N815  (paho's attribute name)
+    types = _PUBLISH_TABLES.types
+    names = _PUBLISH_TABLES.names
+    properties = _PUBLISH_TABLES.properties
+
     def __init__(self, data: bytes | bytearray, pos: int, end: int) -> None:
-        # Neither Properties.__init__ nor its __setattr__: the attributes go in directly.
+        # Neither Properties.__init__ (its tables are the class attributes above) nor its
+        # __setattr__: the attributes found go in directly.
         found: dict[str, Any] = {}
         while pos < end:
             ident, used = _read_varint(data, pos)
@@ -256,12 +269,6 @@ class ReceivedProperties(Properties):
             else:
                 found[name] = value
         self.__dict__.update(found)
-
-    def __str__(self) -> str:
-        present = [f"{name} : {self.__dict__[name]}" for name in _ORDER if name in self.__dict__]
-        return "[" + ", ".join(present) + "]"
-
-    __repr__ = __str__
 
 
 def _need(data: bytes | bytearray, end: int, stop: int) -> None:
@@ -311,7 +318,7 @@ def _pair(data: bytes | bytearray, pos: int, end: int) -> tuple[tuple[str, str],
 
 
 _Reader = Callable[[bytes | bytearray, int, int], tuple[Any, int]]
-_PUBLISH_PROPERTIES: dict[int, tuple[str, _Reader]] = {  # paho's names, in paho's order
+_PUBLISH_PROPERTIES: dict[int, tuple[str, _Reader]] = {  # paho's names
     1: ("PayloadFormatIndicator", _byte),
     2: ("MessageExpiryInterval", _int32),
     3: ("ContentType", _text),
@@ -321,7 +328,6 @@ _PUBLISH_PROPERTIES: dict[int, tuple[str, _Reader]] = {  # paho's names, in paho
     35: ("TopicAlias", _int16),
     38: ("UserProperty", _pair),
 }
-_ORDER = [name for name, _ in _PUBLISH_PROPERTIES.values()]
 _LISTS = frozenset({"SubscriptionIdentifier", "UserProperty"})
 
 
