@@ -19,7 +19,8 @@ A published message becomes one UTF-8 JSON object::
     The sender's broker name (or client id).
 ``type``
     How ``body`` decodes: ``"json"`` (any JSON value), ``"text"`` (a string, kept a
-    string: ``"42"`` stays ``"42"``) or ``"bytes"`` (base64 of the raw bytes).
+    string: ``"42"`` stays ``"42"``) or ``"bytes"`` (base64 of the raw bytes: the form
+    :func:`encode` writes and peers may send; ``MessageBroker`` sends bytes raw, below).
 
 A ``bytes`` body is sent differently over MQTT 5 (:func:`encode_raw`): the payload is the
 raw bytes themselves and the envelope, without ``body``, travels as JSON in the MQTT 5
