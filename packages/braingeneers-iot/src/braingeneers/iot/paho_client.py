@@ -37,7 +37,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from paho.mqtt.properties import Properties, VariableByteIntegers
 
 try:
     from paho.mqtt.exception import MalformedPacket, MQTTException
@@ -271,35 +271,35 @@ class ReceivedProperties(Properties):
         self.__dict__.update(found)
 
 
-def _need(data: bytes | bytearray, end: int, stop: int) -> None:
+def _need(end: int, stop: int) -> None:
     if stop > end:
         raise MalformedPacket("property runs past the end of the properties")
 
 
 def _byte(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
-    _need(data, end, pos + 1)
+    _need(end, pos + 1)
     return data[pos], pos + 1
 
 
 def _int16(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
-    _need(data, end, pos + 2)
+    _need(end, pos + 2)
     return (data[pos] << 8) | data[pos + 1], pos + 2
 
 
 def _int32(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
-    _need(data, end, pos + 4)
+    _need(end, pos + 4)
     return int.from_bytes(data[pos : pos + 4], "big"), pos + 4
 
 
 def _vbi(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
     value, used = _read_varint(data, pos)
-    _need(data, end, pos + used)
+    _need(end, pos + used)
     return value, pos + used
 
 
 def _binary(data: bytes | bytearray, pos: int, end: int) -> tuple[bytes, int]:
     length, pos = _int16(data, pos, end)
-    _need(data, end, pos + length)
+    _need(end, pos + length)
     return bytes(data[pos : pos + length]), pos + length
 
 
@@ -370,14 +370,5 @@ def user_property(key: str, value: str) -> PackedProperties:
     if len(k) > 0xFFFF or len(v) > 0xFFFF:
         raise ValueError(f"MQTT user property {key!r} is longer than 65,535 bytes")
     body = b"".join((_USER_PROPERTY, _u16.pack(len(k)), k, _u16.pack(len(v)), v))
-    return PackedProperties(_varint(len(body)) + body, f"[UserProperty : [({key!r}, {value!r})]]")
-
-
-def _varint(n: int) -> bytes:
-    """MQTT's variable byte integer: 7 bits per byte, least significant first."""
-    out = bytearray()
-    while True:
-        n, byte = divmod(n, 128)
-        out.append(byte | 128 if n else byte)
-        if not n:
-            return bytes(out)
+    packed = VariableByteIntegers.encode(len(body)) + body  # type: ignore[no-untyped-call]
+    return PackedProperties(packed, f"[UserProperty : [({key!r}, {value!r})]]")
